@@ -1,0 +1,289 @@
+/*
+ * tlsr.h -- the C ABI of mod_tls's Rust crate over rustls 0.20.8.
+ *
+ * The crate knows nothing of httpd. docs/ffi.md states the whole contract; in short:
+ *
+ *  - Naming: every symbol starts with tlsr_. Types are opaque; C never sees a Rust type.
+ *  - Shared, immutable objects (tlsr_certified_key, tlsr_server_config) are handed out as
+ *    `const *` and are reference counted inside: a config keeps the keys it was built with
+ *    alive. Free each handle you got exactly once. Mutable objects (builder, acceptor,
+ *    connection) are plain `*` and owned by exactly one caller.
+ *  - tlsr_*_free(NULL) is a no-op.
+ *  - Every fallible call returns tlsr_status. Out-parameters are written only on TLSR_OK
+ *    (or as documented for a call). TLSR_WOULD_BLOCK and TLSR_EOF are ordinary values.
+ *  - Constructors that can fail take an optional `err`/`err_cap` buffer and write a
+ *    NUL-terminated, possibly truncated message into it on failure. Calls on an existing
+ *    handle keep the message of their last failure on the handle: tlsr_*_last_error().
+ *    No thread-local state: a handle may move between threads, never be used by two at once.
+ *  - Panics never cross the boundary: every function catches them and returns TLSR_PANIC.
+ *  - Borrowed views (pointer + length) stay valid until the next mutating call on the same
+ *    handle, or its free. Copy what you keep.
+ *  - Byte buffers always come with their length; strings returned are NOT NUL-terminated
+ *    unless the documentation says so.
+ */
+#ifndef TLSR_H
+#define TLSR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status                                                                                       */
+
+typedef enum tlsr_status {
+    TLSR_OK = 0,
+    TLSR_WOULD_BLOCK = 1,          /* more input needed (incomplete ClientHello, no plaintext yet) */
+    TLSR_EOF = 2,                  /* the peer sent close_notify; no more plaintext will come */
+
+    /* misuse of the API */
+    TLSR_NULL_PARAM = 100,         /* a required pointer argument was NULL */
+    TLSR_INVALID_PARAM = 101,      /* an argument value is not acceptable (unknown suite, bad ALPN) */
+    TLSR_WRONG_STATE = 102,        /* call not valid now (acceptor already used, not accepted yet) */
+    TLSR_PANIC = 103,              /* a bug: Rust code panicked; the handle must not be used again */
+
+    /* loading certificates and keys, building configs */
+    TLSR_PEM_ERROR = 200,          /* input is not PEM, or a PEM section is malformed */
+    TLSR_NO_CERTIFICATE = 201,     /* no CERTIFICATE section found */
+    TLSR_NO_PRIVATE_KEY = 202,     /* no usable PRIVATE KEY section found (encrypted keys included) */
+    TLSR_UNSUPPORTED_KEY = 203,    /* the key's type or parameters cannot sign (e.g. RSA < 2048, DSA) */
+    TLSR_KEY_MISMATCH = 204,       /* the private key does not belong to the first certificate */
+    TLSR_BAD_CERTIFICATE = 205,    /* a certificate is not valid X.509 DER */
+    TLSR_NO_CIPHER_SUITES = 206,   /* no cipher suite left for the enabled protocol versions */
+    TLSR_CONFIG_ERROR = 207,       /* any other reason the config cannot be built */
+
+    /* the TLS peer: a failed handshake or connection; last_error has details */
+    TLSR_NOT_TLS = 300,            /* the first bytes are not a TLS handshake record (e.g. plain HTTP) */
+    TLSR_CORRUPT_MESSAGE = 301,    /* malformed record or handshake message, oversized record */
+    TLSR_NO_SHARED_VERSION = 302,  /* no protocol version in common (TLS 1.0/1.1, SSLv3 clients) */
+    TLSR_NO_SHARED_CIPHER = 303,   /* no cipher suite in common */
+    TLSR_NO_SUITABLE_CERT = 304,   /* no certificate usable with what the client offers */
+    TLSR_PEER_INCOMPATIBLE = 305,  /* other incompatibility (groups, signature schemes, ...) */
+    TLSR_PEER_MISBEHAVED = 306,    /* protocol violation by the peer (unexpected message, ...) */
+    TLSR_ALERT_RECEIVED = 307,     /* the peer sent a fatal alert */
+    TLSR_DECRYPT_ERROR = 308,      /* a record failed to decrypt/authenticate */
+    TLSR_BUFFER_LIMIT = 309,       /* a buffer limit was exceeded */
+    TLSR_TLS_ERROR = 399           /* any other TLS error */
+} tlsr_status;
+
+/* A short, static, NUL-terminated English description of a status ("no cipher suite in common"). */
+const char *tlsr_status_str(tlsr_status status);
+
+/* Static NUL-terminated version strings: this crate ("0.1.0") and rustls ("0.20.8"). */
+const char *tlsr_version(void);
+const char *tlsr_rustls_version(void);
+
+/* Protocol versions, as on the wire. */
+#define TLSR_TLS12 0x0303
+#define TLSR_TLS13 0x0304
+
+/* Alert descriptions the caller may want to send (RFC 8446 section 6). */
+#define TLSR_ALERT_HANDSHAKE_FAILURE 40
+#define TLSR_ALERT_INTERNAL_ERROR 80
+#define TLSR_ALERT_UNRECOGNIZED_NAME 112
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cipher suites                                                                              */
+
+/* Writes the IANA ids of the suites rustls supports, in rustls' default preference order, into
+ * out[0..cap) and returns how many there are (which may exceed cap). out may be NULL if cap 0. */
+size_t tlsr_supported_suites(uint16_t *out, size_t cap);
+
+/* The protocol version (TLSR_TLS12/13) a supported suite belongs to, 0 if not supported. */
+uint16_t tlsr_suite_version(uint16_t suite);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Certified keys: a certificate chain and its private key                                    */
+
+typedef struct tlsr_certified_key tlsr_certified_key;
+
+/* Parses `cert_pem`: all CERTIFICATE sections, leaf first, then its chain. The private key is
+ * the first key in `key_pem`, or in `cert_pem` if key_pem is NULL. Keys may be PKCS#8
+ * ("PRIVATE KEY"), PKCS#1 RSA ("RSA PRIVATE KEY") or SEC1 EC ("EC PRIVATE KEY"). Fails with
+ * TLSR_KEY_MISMATCH if the key does not match the leaf certificate. */
+tlsr_status tlsr_certified_key_load(const uint8_t *cert_pem, size_t cert_len,
+                                    const uint8_t *key_pem, size_t key_len,
+                                    const tlsr_certified_key **out,
+                                    char *err, size_t err_cap);
+
+void tlsr_certified_key_free(const tlsr_certified_key *key);
+
+/* The leaf certificate's validity, as seconds since the Unix epoch (UTC). */
+tlsr_status tlsr_certified_key_validity(const tlsr_certified_key *key,
+                                        int64_t *not_before, int64_t *not_after);
+
+/* The number of certificates in the chain (leaf included) and the DER of one of them. */
+size_t tlsr_certified_key_chain_len(const tlsr_certified_key *key);
+tlsr_status tlsr_certified_key_cert_der(const tlsr_certified_key *key, size_t index,
+                                        const uint8_t **der, size_t *len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Server configs                                                                             */
+
+typedef struct tlsr_server_config_builder tlsr_server_config_builder;
+typedef struct tlsr_server_config tlsr_server_config;
+
+/* Session storage supplied by the caller (e.g. a cache shared by processes). Called from the
+ * thread that drives a connection, inside tlsr_acceptor_into_conn/tlsr_conn_read_tls.
+ * put: store value under key; return 1 if stored, 0 if not.
+ * get: look key up; if found and it fits, copy it into buf, set *out_len, return 1; when
+ *      `remove` is non-zero the entry must also be deleted (single-use). Return 0 otherwise. */
+typedef int (*tlsr_session_put_cb)(void *userdata, const uint8_t *key, size_t key_len,
+                                   const uint8_t *value, size_t value_len);
+typedef int (*tlsr_session_get_cb)(void *userdata, const uint8_t *key, size_t key_len,
+                                   int remove, uint8_t *buf, size_t cap, size_t *out_len);
+
+tlsr_status tlsr_server_config_builder_new(tlsr_server_config_builder **out);
+void tlsr_server_config_builder_free(tlsr_server_config_builder *builder);
+
+/* Protocol versions to enable (TLSR_TLS12, TLSR_TLS13). Default: both. */
+tlsr_status tlsr_server_config_builder_set_versions(tlsr_server_config_builder *builder,
+                                                    const uint16_t *versions, size_t n);
+
+/* Cipher suites (IANA ids) in preference order. Default: all supported, rustls' order.
+ * TLSR_INVALID_PARAM for an id that tlsr_suite_version() does not know. */
+tlsr_status tlsr_server_config_builder_set_suites(tlsr_server_config_builder *builder,
+                                                  const uint16_t *suites, size_t n);
+
+/* Non-zero: choose by the server's suite order, not the client's. Default: 0. */
+tlsr_status tlsr_server_config_builder_set_ignore_client_order(tlsr_server_config_builder *builder,
+                                                               int ignore);
+
+/* Adds a certified key (the builder takes its own reference). With several, each handshake
+ * uses the first whose key can sign with a scheme the client offers (e.g. ECDSA, then RSA). */
+tlsr_status tlsr_server_config_builder_add_certified_key(tlsr_server_config_builder *builder,
+                                                         const tlsr_certified_key *key);
+
+/* ALPN protocols to offer, most preferred first (protos[i] of lens[i] bytes, 1..255). Default:
+ * none. See also tlsr_server_config_with_alpn(). */
+tlsr_status tlsr_server_config_builder_set_alpn(tlsr_server_config_builder *builder,
+                                                const uint8_t *const *protos, const size_t *lens,
+                                                size_t n);
+
+/* Sessions (TLS 1.2 ids, TLS 1.3 stateful tickets) go to these callbacks instead of the default
+ * per-process in-memory cache. userdata must outlive every config built from this builder. */
+tlsr_status tlsr_server_config_builder_set_session_store(tlsr_server_config_builder *builder,
+                                                         void *userdata,
+                                                         tlsr_session_put_cb put,
+                                                         tlsr_session_get_cb get);
+
+/* Size of the default per-process in-memory session cache (entries); 0 disables resumption by
+ * session id. Default: 256. Ignored when a session store is set. */
+tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config_builder *builder,
+                                                              size_t entries);
+
+/* Builds the config. The builder is consumed, on success and on failure: do not use or free it
+ * afterwards. Fails without certified keys, or when no suite is left for the versions. */
+tlsr_status tlsr_server_config_builder_build(tlsr_server_config_builder *builder,
+                                             const tlsr_server_config **out,
+                                             char *err, size_t err_cap);
+
+/* A new config that shares everything with `base` but offers only the one ALPN protocol
+ * `proto` (or no ALPN at all when proto_len is 0). Cheap; meant to be done once per protocol
+ * at startup, so the protocol chosen by the host per connection needs no per-connection config. */
+tlsr_status tlsr_server_config_with_alpn(const tlsr_server_config *base,
+                                         const uint8_t *proto, size_t proto_len,
+                                         const tlsr_server_config **out);
+
+void tlsr_server_config_free(const tlsr_server_config *config);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Acceptor: reads a ClientHello before the config is chosen                                  */
+
+typedef struct tlsr_acceptor tlsr_acceptor;
+typedef struct tlsr_conn tlsr_conn;
+
+tlsr_status tlsr_acceptor_new(tlsr_acceptor **out);
+void tlsr_acceptor_free(tlsr_acceptor *acceptor);
+
+/* Feeds TLS bytes from the network. *consumed may be less than len: call
+ * tlsr_acceptor_accept() and feed the rest afterwards if it says TLSR_WOULD_BLOCK.
+ * TLSR_NOT_TLS if the very first byte cannot start a TLS handshake record. */
+tlsr_status tlsr_acceptor_read_tls(tlsr_acceptor *acceptor, const uint8_t *buf, size_t len,
+                                   size_t *consumed);
+
+/* TLSR_OK once the complete ClientHello is in; TLSR_WOULD_BLOCK if more bytes are needed; any
+ * other status is a failed handshake, and a fatal alert for the peer is queued (read it with
+ * tlsr_acceptor_write_tls). */
+tlsr_status tlsr_acceptor_accept(tlsr_acceptor *acceptor);
+
+/* After TLSR_OK from accept: what the client asked for. Borrowed views.
+ * sni: *name/*len are NULL/0 when the client sent no server name (still TLSR_OK).
+ * alpn: the i-th protocol the client offered; tlsr_acceptor_alpn_count() of them.
+ * signature schemes and cipher suites: written to out[0..cap), the total count returned
+ * (0 before a ClientHello was accepted). */
+tlsr_status tlsr_acceptor_sni(const tlsr_acceptor *acceptor, const char **name, size_t *len);
+size_t tlsr_acceptor_alpn_count(const tlsr_acceptor *acceptor);
+tlsr_status tlsr_acceptor_alpn(const tlsr_acceptor *acceptor, size_t i,
+                               const uint8_t **proto, size_t *len);
+size_t tlsr_acceptor_signature_schemes(const tlsr_acceptor *acceptor, uint16_t *out, size_t cap);
+size_t tlsr_acceptor_cipher_suites(const tlsr_acceptor *acceptor, uint16_t *out, size_t cap);
+
+/* Continues the handshake with the chosen config. On TLSR_OK *out is a new connection (owned
+ * by the caller) that has processed everything fed so far and has the server's first flight
+ * ready (tlsr_conn_write_tls). On failure, a fatal alert is queued on the acceptor. Either way
+ * the acceptor is spent: only write_tls, last_error and free remain valid. */
+tlsr_status tlsr_acceptor_into_conn(tlsr_acceptor *acceptor, const tlsr_server_config *config,
+                                    tlsr_conn **out);
+
+/* Refuses the handshake: queues a fatal alert with the given description (e.g.
+ * TLSR_ALERT_UNRECOGNIZED_NAME). The acceptor is spent. */
+tlsr_status tlsr_acceptor_reject(tlsr_acceptor *acceptor, uint8_t alert);
+
+/* Takes queued TLS bytes (alerts) to send to the peer; *produced is 0 when none are left. */
+tlsr_status tlsr_acceptor_write_tls(tlsr_acceptor *acceptor, uint8_t *buf, size_t cap,
+                                    size_t *produced);
+
+/* Copies the message of the last failure into buf (NUL-terminated, truncated to cap) and sets
+ * *len to the untruncated length (without NUL). An empty string when there was none. */
+tlsr_status tlsr_acceptor_last_error(const tlsr_acceptor *acceptor, char *buf, size_t cap,
+                                     size_t *len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connection: buffer based, no callbacks on the I/O path                                     */
+
+void tlsr_conn_free(tlsr_conn *conn);
+
+/* Feeds TLS bytes from the network and processes every complete record. *consumed may be
+ * less than len (also 0) while decrypted plaintext waits: read it with tlsr_conn_read, then
+ * feed the rest. On a TLS error the status says why, a fatal alert is queued (write_tls),
+ * and the connection is dead for further reads. */
+tlsr_status tlsr_conn_read_tls(tlsr_conn *conn, const uint8_t *buf, size_t len, size_t *consumed);
+
+/* Takes TLS bytes to send into buf; *produced is 0 when nothing is pending. */
+tlsr_status tlsr_conn_write_tls(tlsr_conn *conn, uint8_t *buf, size_t cap, size_t *produced);
+
+/* Reads decrypted plaintext: TLSR_OK with *n > 0; TLSR_WOULD_BLOCK when none is available yet;
+ * TLSR_EOF once the peer's close_notify was received and all plaintext was read. */
+tlsr_status tlsr_conn_read(tlsr_conn *conn, uint8_t *buf, size_t cap, size_t *n);
+
+/* Writes plaintext to be encrypted. All of it is taken (*n == len) unless a buffer limit is
+ * set; the resulting records are then waiting for tlsr_conn_write_tls. Before the handshake
+ * completes the data is buffered and sent once it does. */
+tlsr_status tlsr_conn_write(tlsr_conn *conn, const uint8_t *buf, size_t len, size_t *n);
+
+/* Queues a close_notify alert (write_tls sends it). Idempotent. */
+tlsr_status tlsr_conn_send_close_notify(tlsr_conn *conn);
+
+/* State: non-zero if true. */
+int tlsr_conn_is_handshaking(const tlsr_conn *conn);
+int tlsr_conn_wants_write(const tlsr_conn *conn);     /* TLS bytes are waiting for write_tls */
+size_t tlsr_conn_plaintext_pending(const tlsr_conn *conn); /* decrypted bytes waiting for read */
+
+/* Negotiated values; 0 / empty before they are known. */
+uint16_t tlsr_conn_protocol_version(const tlsr_conn *conn);   /* TLSR_TLS12 or TLSR_TLS13 */
+uint16_t tlsr_conn_cipher_suite(const tlsr_conn *conn);       /* IANA id */
+tlsr_status tlsr_conn_alpn(const tlsr_conn *conn, const uint8_t **proto, size_t *len);
+tlsr_status tlsr_conn_sni(const tlsr_conn *conn, const char **name, size_t *len);
+
+/* As tlsr_acceptor_last_error. */
+tlsr_status tlsr_conn_last_error(const tlsr_conn *conn, char *buf, size_t cap, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TLSR_H */
