@@ -1,0 +1,108 @@
+"""Render the TLS part of a configuration for mod_tls (the module under test) or for mod_ssl
+(used to validate the harness and the tests: where behaviour is the same, both must pass)."""
+import os
+
+from .httpd import MODULES_DIR, SUITES, suite, openssl_name
+
+
+def _split(cipher_list):
+    if not cipher_list:
+        return []
+    out = []
+    for part in cipher_list.replace(",", ":").replace(" ", ":").split(":"):
+        if part:
+            out.append(part)
+    return out
+
+
+class TlsBackend:
+    name = "tls"
+    log_module = "tls"   # the module tag in error-log lines: [tls:info]
+
+    def __init__(self, so_path):
+        self.so = so_path
+
+    def global_lines(self, h):
+        lines = []
+        if h.load_tls:
+            lines.append("LoadModule tls_module %s" % self.so)
+        for key, addrs, tls in h.listens:
+            port = h.ports[key]
+            if tls is None:
+                continue
+            if tls == "port":
+                lines.append("TLSEngine %d" % port)
+            elif tls == "addr":
+                for a in addrs:
+                    lines.append("TLSEngine %s:%d" % (a, port))
+            else:
+                lines.append("TLSEngine %s:%d" % (tls, port))
+        if h.strict_sni is not None:
+            lines.append("TLSStrictSNI %s" % ("on" if h.strict_sni else "off"))
+        return lines
+
+    def vhost_lines(self, vh, h):
+        lines = []
+        for cert, key in vh.certs:
+            lines.append("TLSCertificate %s%s" % (cert, (" " + key) if key else ""))
+        if vh.protocol:
+            lines.append("TLSProtocol %s" % vh.protocol)
+        if vh.prefer:
+            lines.append("TLSCiphersPrefer %s" % vh.prefer)
+        if vh.suppress:
+            lines.append("TLSCiphersSuppress %s" % vh.suppress)
+        if vh.honor_order is not None:
+            lines.append("TLSHonorClientOrder %s" % ("on" if vh.honor_order else "off"))
+        if vh.tls_extra:
+            lines.append(h._subst(vh.tls_extra))
+        return lines
+
+
+class SslBackend:
+    name = "ssl"
+    log_module = "ssl"
+
+    def global_lines(self, h):
+        lines = []
+        if "ssl" not in h.modules:
+            lines.append("LoadModule ssl_module %s/mod_ssl.so" % MODULES_DIR)
+        lines.append("LoadModule socache_shmcb_module %s/mod_socache_shmcb.so" % MODULES_DIR)
+        lines.append('SSLSessionCache "shmcb:%s/run/ssl_scache(512000)"' % h.root)
+        return lines
+
+    def vhost_lines(self, vh, h):
+        if not vh.is_tls():
+            return []
+        lines = ["SSLEngine on"]
+        for cert, key in vh.certs:
+            lines.append("SSLCertificateFile %s" % cert)
+            if key:
+                lines.append("SSLCertificateKeyFile %s" % key)
+        if vh.protocol:
+            p = vh.protocol.lower()
+            if p in ("tlsv1.3+", "v1.3+"):
+                lines.append("SSLProtocol -all +TLSv1.3")
+            else:
+                lines.append("SSLProtocol -all +TLSv1.2 +TLSv1.3")
+        if vh.prefer or vh.suppress or vh.honor_order is not None:
+            prefer = [suite(n) for n in _split(vh.prefer)]
+            suppress = [suite(n) for n in _split(vh.suppress)]
+            order = prefer + [s for s in SUITES if s not in prefer]
+            order = [s for s in order if s not in suppress]
+            t12 = [openssl_name(s[0]) for s in order if not s[3]]
+            t13 = [openssl_name(s[0]) for s in order if s[3]]
+            lines.append("SSLCipherSuite %s" % ":".join(t12))
+            lines.append("SSLCipherSuite TLSv1.3 %s" % ":".join(t13))
+            off = vh.honor_order is False or bool(prefer)
+            lines.append("SSLHonorCipherOrder %s" % ("on" if off else "off"))
+        if vh.ssl_extra:
+            lines.append(h._subst(vh.ssl_extra))
+        return lines
+
+
+def make_backend(name, so_path):
+    if name == "tls":
+        return TlsBackend(so_path)
+    if name == "ssl":
+        return SslBackend()
+    raise ValueError("unknown backend %r (use tls or ssl)" % name)

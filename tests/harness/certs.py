@@ -1,0 +1,241 @@
+"""Test PKI, generated once per session with `cryptography`.
+
+Every leaf certificate names itself: CN and SAN carry the host name, OU the key type
+(``ecdsa``, ``rsa``, ``p384``, ``ed25519``), so a client can tell which one it got.
+"""
+import datetime
+import os
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+import ipaddress
+
+ORG = "mod_tls tests"
+
+# host -> (file stem, SAN names)
+HOSTS = {
+    "localhost": ["localhost", "127.0.0.1"],
+    "a.test": ["a.test", "alt.a.test"],
+    "b.test": ["b.test"],
+    "wild.test": ["wild.test", "*.wild.test"],
+}
+KEY_TYPES = ("ecdsa", "rsa")
+
+
+def _now():
+    return datetime.datetime.utcnow().replace(microsecond=0)
+
+
+def _name(cn, ou=None):
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORG)]
+    if ou:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    return x509.Name(attrs)
+
+
+def _new_key(kind):
+    if kind == "ecdsa":
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == "p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(kind)
+
+
+def _sign_hash(issuer_key):
+    return None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+
+
+def _pem_cert(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _pem_key(key, fmt="pkcs8"):
+    if fmt == "pkcs8":
+        f = serialization.PrivateFormat.PKCS8
+    elif fmt in ("pkcs1", "sec1"):
+        # TraditionalOpenSSL: "BEGIN RSA PRIVATE KEY" for RSA, "BEGIN EC PRIVATE KEY" for EC
+        f = serialization.PrivateFormat.TraditionalOpenSSL
+    else:
+        raise ValueError(fmt)
+    return key.private_bytes(serialization.Encoding.PEM, f, serialization.NoEncryption())
+
+
+class Leaf:
+    """A generated certificate: .cert (PEM file: leaf [+ chain]), .key (PKCS#8 PEM file)."""
+
+    def __init__(self, name, host, kind, cert_path, key_path, cert):
+        self.name = name
+        self.host = host
+        self.kind = kind
+        self.cert = cert_path
+        self.key = key_path
+        self.x509 = cert
+
+    @property
+    def pair(self):
+        return (self.cert, self.key)
+
+    def __repr__(self):
+        return "Leaf(%s)" % self.name
+
+
+class CertStore:
+    """Writes every file once into ``directory`` and gives access by name.
+
+    ``store.leaf("a.test", "ecdsa")`` -> Leaf; ``store.path("name")`` -> a file path.
+    """
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, 0o755)
+        self.leaves = {}
+        self.files = {}
+        self._build()
+
+    # -- files ------------------------------------------------------------
+    def _write(self, fname, data, private=False):
+        p = os.path.join(self.dir, fname)
+        with open(p, "wb") as f:
+            f.write(data)
+        # Keys: root only when we are root (httpd reads them before dropping privileges).
+        os.chmod(p, 0o600 if private else 0o644)
+        self.files[fname] = p
+        return p
+
+    def path(self, fname):
+        return self.files[fname]
+
+    # -- building -----------------------------------------------------------
+    def _ca(self, cn, key, issuer=None, issuer_key=None, path_len=None):
+        now = _now()
+        subject = _name(cn)
+        b = (x509.CertificateBuilder()
+             .subject_name(subject)
+             .issuer_name(issuer.subject if issuer else subject)
+             .public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=3650))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
+             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                          key_encipherment=False, data_encipherment=False,
+                                          key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                          encipher_only=False, decipher_only=False), critical=True)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                            critical=False))
+        if issuer is not None:
+            b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                issuer_key.public_key()), critical=False)
+        return b.sign(issuer_key or key, hashes.SHA256())
+
+    def _leaf_cert(self, host, sans, kind, key, issuer, issuer_key, not_before=None,
+                   not_after=None):
+        now = _now()
+        nb = not_before or now - datetime.timedelta(days=1)
+        na = not_after or now + datetime.timedelta(days=365)
+        alt = []
+        for s in sans:
+            try:
+                alt.append(x509.IPAddress(ipaddress.ip_address(s)))
+            except ValueError:
+                alt.append(x509.DNSName(s))
+        b = (x509.CertificateBuilder()
+             .subject_name(_name(host, kind))
+             .issuer_name(issuer.subject)
+             .public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(nb)
+             .not_valid_after(na)
+             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                            critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 issuer_key.public_key()), critical=False))
+        return b.sign(issuer_key, _sign_hash(issuer_key))
+
+    def _add_leaf(self, name, host, sans, kind, issuer=None, issuer_key=None, chain=(),
+                  **validity):
+        issuer = issuer or self.ca
+        issuer_key = issuer_key or self.ca_key
+        key = _new_key(kind)
+        cert = self._leaf_cert(host, sans, kind, key, issuer, issuer_key, **validity)
+        cert_pem = _pem_cert(cert) + b"".join(_pem_cert(c) for c in chain)
+        cp = self._write(name + ".pem", cert_pem)
+        kp = self._write(name + ".key", _pem_key(key), private=True)
+        leaf = Leaf(name, host, kind, cp, kp, cert)
+        leaf.key_obj = key
+        leaf.leaf_pem = _pem_cert(cert)
+        self.leaves[name] = leaf
+        return leaf
+
+    def _build(self):
+        self.ca_key = _new_key("ecdsa")
+        self.ca = self._ca("mod_tls test root CA", self.ca_key)
+        self.ca_file = self._write("ca.pem", _pem_cert(self.ca))
+        self.int_key = _new_key("ecdsa")
+        self.int = self._ca("mod_tls test intermediate CA", self.int_key, issuer=self.ca,
+                            issuer_key=self.ca_key, path_len=0)
+        self._write("intermediate.pem", _pem_cert(self.int))
+
+        for host, sans in HOSTS.items():
+            for kind in KEY_TYPES:
+                self._add_leaf("%s-%s" % (host, kind), host, sans, kind)
+        for kind in ("p384", "ed25519"):
+            self._add_leaf("a.test-%s" % kind, "a.test", HOSTS["a.test"], kind)
+
+        now = _now()
+        self._add_leaf("expired.test-ecdsa", "expired.test", ["expired.test"], "ecdsa",
+                       not_before=now - datetime.timedelta(days=60),
+                       not_after=now - datetime.timedelta(days=30))
+        self._add_leaf("notyet.test-ecdsa", "notyet.test", ["notyet.test"], "ecdsa",
+                       not_before=now + datetime.timedelta(days=30),
+                       not_after=now + datetime.timedelta(days=400))
+
+        # Chain: leaf signed by the intermediate; the .pem holds leaf + intermediate.
+        chained = self._add_leaf("chain.test-ecdsa", "chain.test", ["chain.test"], "ecdsa",
+                                 issuer=self.int, issuer_key=self.int_key, chain=[self.int])
+        # the same leaf without its intermediate (a negative control)
+        self._write("chain.test-ecdsa.leafonly.pem", chained.leaf_pem)
+
+        # Key formats for a.test
+        a_rsa = self.leaves["a.test-rsa"]
+        a_ec = self.leaves["a.test-ecdsa"]
+        self._write("a.test-rsa.pkcs1.key", _pem_key(a_rsa.key_obj, "pkcs1"), private=True)
+        self._write("a.test-ecdsa.sec1.key", _pem_key(a_ec.key_obj, "sec1"), private=True)
+        # key inside the certificate file (cert first, then key)
+        self._write("a.test-ecdsa.withkey.pem", a_ec.leaf_pem + _pem_key(a_ec.key_obj),
+                    private=True)
+        self._write("a.test-rsa.withkey.pem",
+                    a_rsa.leaf_pem + _pem_key(a_rsa.key_obj, "pkcs1"), private=True)
+
+        # Broken material
+        self._write("empty.pem", b"")
+        self._write("garbage.pem", os.urandom(600))
+        self._write("text.pem", b"this is not a certificate\nnor a key\n")
+        # a "key file" that holds only a certificate
+        self._write("nokey.key", a_ec.leaf_pem, private=True)
+        other = _new_key("ecdsa")
+        self._write("mismatch.key", _pem_key(other), private=True)
+        d = os.path.join(self.dir, "a-directory.pem")
+        os.makedirs(d, exist_ok=True)
+        self.files["a-directory.pem"] = d
+
+    def leaf(self, host, kind="ecdsa"):
+        return self.leaves["%s-%s" % (host, kind)]
+
+
+def subject_of(der):
+    """(CN, OU) of a DER certificate."""
+    c = x509.load_der_x509_certificate(der)
+    cn = c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    ou = c.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return (cn[0].value if cn else None, ou[0].value if ou else None)

@@ -1,0 +1,286 @@
+"""Real TLS clients: curl, ``openssl s_client``, Python's ssl + http.client, h2load."""
+import http.client
+import re
+import socket
+import ssl
+import subprocess
+import tempfile
+import os
+
+from .certs import subject_of
+
+CURL = "/usr/bin/curl"
+OPENSSL = "/usr/bin/openssl"
+H2LOAD = "/usr/bin/h2load"
+
+
+# ---------------------------------------------------------------------------- curl
+class CurlResult:
+    def __init__(self, cmd, rc, stdout, stderr, body):
+        self.cmd = cmd
+        self.rc = rc
+        self.stderr = stderr
+        self.body = body
+        self.status = None
+        self.verify_result = None
+        self.num_connects = None
+        self.http_version = None
+        self.headers = {}
+        m = re.search(r"##(\d+) (\d+) (\d+) (\S+)##", stdout)
+        if m:
+            self.status = int(m.group(1))
+            self.verify_result = int(m.group(2))
+            self.num_connects = int(m.group(3))
+            self.http_version = m.group(4)
+        m = re.search(r"SSL connection using (\S+) / (\S+)", stderr)
+        self.protocol = m.group(1) if m else None
+        self.cipher = m.group(2) if m else None
+        m = re.search(r"^\*\s+subject: (.*)$", stderr, re.M)
+        self.subject = m.group(1).strip() if m else None
+        for line in stderr.splitlines():
+            if line.startswith("< ") and ":" in line:
+                k, v = line[2:].split(":", 1)
+                self.headers[k.strip().lower()] = v.strip()
+
+    @property
+    def peer_cn(self):
+        m = re.search(r"CN\s*=\s*([^;,]+)", self.subject or "")
+        return m.group(1).strip() if m else None
+
+    @property
+    def peer_ou(self):
+        m = re.search(r"OU\s*=\s*([^;,]+)", self.subject or "")
+        return m.group(1).strip() if m else None
+
+    def __repr__(self):
+        return ("<curl rc=%s status=%s verify=%s proto=%s cipher=%s subject=%s>\n%s\n%s" %
+                (self.rc, self.status, self.verify_result, self.protocol, self.cipher,
+                 self.subject, " ".join(self.cmd), self.stderr[-3000:]))
+
+
+def curl(port, path="/", host="a.test", *, ca=None, tls=None, ciphers=None,
+         tls13_ciphers=None, headers=(), args=(), timeout=60, scheme="https",
+         addr="127.0.0.1", output=None):
+    """One curl request to https://host:port/path with host resolved to ``addr``.
+
+    tls: None, "1.2" (exactly TLS 1.2) or "1.3" (exactly TLS 1.3).
+    The body is returned as bytes (or written to ``output``).
+    """
+    cmd = [CURL, "-sS", "-v", "--resolve", "%s:%d:%s" % (host, port, addr),
+           "--max-time", str(timeout), "-w", "##%{http_code} %{ssl_verify_result} "
+           "%{num_connects} %{http_version}##"]
+    if ca:
+        cmd += ["--cacert", ca]
+    if tls == "1.2":
+        cmd += ["--tlsv1.2", "--tls-max", "1.2"]
+    elif tls == "1.3":
+        cmd += ["--tlsv1.3", "--tls-max", "1.3"]
+    if ciphers:
+        cmd += ["--ciphers", ciphers]
+    if tls13_ciphers:
+        cmd += ["--tls13-ciphers", tls13_ciphers]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd += list(args)
+    tmp = None
+    if output is None:
+        fd, tmp = tempfile.mkstemp(prefix="curl-")
+        os.close(fd)
+        output = tmp
+    cmd += ["-o", output, "%s://%s:%d%s" % (scheme, host, port, path)]
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout + 10)
+        body = None
+        if tmp:
+            with open(tmp, "rb") as f:
+                body = f.read()
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    return CurlResult(cmd, p.returncode, p.stdout.decode(errors="replace"),
+                      p.stderr.decode(errors="replace"), body)
+
+
+# ------------------------------------------------------------------------ s_client
+class SClientResult:
+    def __init__(self, cmd, rc, stdout, stderr):
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        text = stdout + "\n" + stderr
+        self.established = "CONNECTION ESTABLISHED" in text
+
+        def grab(rx):
+            m = re.search(rx, text, re.M)
+            return m.group(1).strip() if m else None
+        self.protocol = grab(r"^Protocol version: (\S+)")
+        self.cipher = grab(r"^Ciphersuite: (\S+)")
+        self.peer = grab(r"^Peer certificate: (.*)$")
+        self.verification = grab(r"^Verification(?: error)?: (.*)$")
+        self.signature_type = grab(r"^Signature type: (.*)$")
+        self.response = stdout
+
+    @property
+    def peer_cn(self):
+        m = re.search(r"CN\s*=\s*([^,]+)", self.peer or "")
+        return m.group(1).strip() if m else None
+
+    @property
+    def peer_ou(self):
+        m = re.search(r"OU\s*=\s*([^,]+)", self.peer or "")
+        return m.group(1).strip() if m else None
+
+    @property
+    def status(self):
+        m = re.match(r"HTTP/1\.[01] (\d{3})", self.stdout)
+        return int(m.group(1)) if m else None
+
+    @property
+    def body(self):
+        parts = self.stdout.split("\r\n\r\n", 1)
+        return parts[1] if len(parts) == 2 else None
+
+    def alert(self):
+        """The alert text OpenSSL reports, e.g. 'tlsv1 unrecognized name', or None."""
+        m = re.search(r"(?:ssl3|tlsv1|tlsv13)? ?alert ([a-z ]+?)(?::|$)|"
+                      r"(tlsv1 unrecognized name|unrecognized name)", self.stderr, re.M)
+        return m.group(0) if m else None
+
+    def __repr__(self):
+        return ("<s_client rc=%s established=%s proto=%s cipher=%s peer=%s>\n%s\n--- stdout\n"
+                "%s\n--- stderr\n%s" % (self.rc, self.established, self.protocol, self.cipher,
+                                        self.peer, " ".join(self.cmd), self.stdout[-2000:],
+                                        self.stderr[-3000:]))
+
+
+def s_client(port, sni=None, *, ca=None, tls=None, cipher=None, ciphersuites=None,
+             sigalgs=None, request=None, path="/whoami.txt", host=None, addr="127.0.0.1",
+             timeout=30, args=()):
+    """``openssl s_client -brief``; sends an HTTP/1.1 request with Connection: close unless
+    request is False. sni=None sends no SNI."""
+    cmd = [OPENSSL, "s_client", "-connect", "%s:%d" % (addr, port), "-brief"]
+    if sni:
+        cmd += ["-servername", sni]
+    else:
+        cmd += ["-noservername"]
+    if ca:
+        cmd += ["-CAfile", ca]
+    if tls == "1.2":
+        cmd += ["-tls1_2"]
+    elif tls == "1.3":
+        cmd += ["-tls1_3"]
+    if cipher:
+        cmd += ["-cipher", cipher]
+    if ciphersuites:
+        cmd += ["-ciphersuites", ciphersuites]
+    if sigalgs:
+        cmd += ["-sigalgs", sigalgs]
+    cmd += list(args)
+    if request is False:
+        data = b""
+    else:
+        if request is None:
+            request = ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                       % (path, host or sni or "localhost"))
+        data = request.encode() if isinstance(request, str) else request
+        cmd += ["-ign_eof"]   # read the response until the server closes
+    p = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return SClientResult(cmd, p.returncode, p.stdout.decode(errors="replace"),
+                         p.stderr.decode(errors="replace"))
+
+
+# ------------------------------------------------------------------------- python
+def context(ca=None, tls=None, verify=True, ciphers=None):
+    """An ssl.SSLContext for a client. tls: None, "1.2" or "1.3" (exactly that version)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:
+        ctx.load_verify_locations(ca)
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls == "1.2":
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    elif tls == "1.3":
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    return ctx
+
+
+def tls_connect(port, sni, ctx, addr="127.0.0.1", timeout=30):
+    """A connected, handshaken SSLSocket (raises ssl.SSLError / OSError)."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    try:
+        return ctx.wrap_socket(s, server_hostname=sni)
+    except BaseException:
+        s.close()
+        raise
+
+
+def peer_name(sslsock):
+    """(CN, OU) of the server certificate of an SSLSocket."""
+    return subject_of(sslsock.getpeercert(binary_form=True))
+
+
+class HTTPSConnection(http.client.HTTPSConnection):
+    """http.client over TLS to ``addr`` with SNI and Host set to ``host``."""
+
+    def __init__(self, host, port, context, addr="127.0.0.1", timeout=60):
+        super().__init__(host, port, context=context, timeout=timeout)
+        self._addr = addr
+        self._ctx = context
+        self.connects = 0
+
+    def connect(self):
+        s = socket.create_connection((self._addr, self.port), self.timeout)
+        self.sock = self._ctx.wrap_socket(s, server_hostname=self.host)
+        self.connects += 1
+
+
+def get(port, path="/whoami.txt", host="a.test", ctx=None, ca=None, headers=None,
+        method="GET", addr="127.0.0.1"):
+    """One request on a fresh connection: (status, headers dict, body bytes)."""
+    ctx = ctx or context(ca)
+    c = HTTPSConnection(host, port, ctx, addr=addr)
+    try:
+        c.request(method, path, headers=headers or {})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    finally:
+        c.close()
+
+
+def plain_get(port, path="/whoami.txt", host="localhost", addr="127.0.0.1", headers=None):
+    c = http.client.HTTPConnection(addr, port, timeout=30)
+    try:
+        h = {"Host": host}
+        h.update(headers or {})
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+# -------------------------------------------------------------------------- h2load
+def h2load(url, requests, clients, args=(), timeout=300):
+    """h2load over HTTP/1.1; returns (rc, output, dict of counters)."""
+    cmd = [H2LOAD, "--h1", "-n", str(requests), "-c", str(clients)] + list(args) + [url]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    out = p.stdout.decode(errors="replace")
+    counts = {}
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    if m:
+        for i, k in enumerate(("total", "started", "done", "succeeded", "failed", "errored",
+                               "timeout")):
+            counts[k] = int(m.group(i + 1))
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if m:
+        counts["2xx"] = int(m.group(1))
+    return p.returncode, out, counts

@@ -1,0 +1,112 @@
+"""Pages over TLS 1.2 and 1.3 with curl and openssl s_client; cipher suites; byte-exact
+downloads, also several on one keep-alive connection."""
+import time
+
+import pytest
+
+from conftest import server_fixture
+from harness import clients
+from harness.httpd import SUITES, openssl_name
+
+TLS13 = [openssl_name(s[0]) for s in SUITES if s[3]]
+TLS12 = [openssl_name(s[0]) for s in SUITES if not s[3]]
+PROTO = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
+
+
+@pytest.fixture(scope="module")
+def server(env):
+    h = env.httpd("basic")
+    h.listen("https")
+    h.vhost("a.test", aliases=["alt.a.test"],
+            certs=[env.certs.leaf("a.test", "ecdsa").pair, env.certs.leaf("a.test", "rsa").pair])
+    h.start()
+    yield from server_fixture(h)
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_curl_page(env, server, version):
+    r = clients.curl(server.port(), "/whoami.txt", "a.test", ca=env.ca, tls=version)
+    assert r.rc == 0, r
+    assert r.status == 200, r
+    assert r.verify_result == 0, r
+    assert r.body == b"a.test\n", r
+    assert r.protocol == PROTO[version], r
+    assert r.cipher in (TLS13 if version == "1.3" else TLS12), r
+    assert r.peer_cn == "a.test", r
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_s_client_page(env, server, version):
+    r = clients.s_client(server.port(), "a.test", ca=env.ca, tls=version)
+    assert r.established, r
+    assert r.protocol == PROTO[version], r
+    assert r.cipher in (TLS13 if version == "1.3" else TLS12), r
+    assert r.verification == "OK", r
+    assert r.peer_cn == "a.test", r
+    assert r.status == 200, r
+    assert r.body == "a.test\n", r
+
+
+@pytest.mark.parametrize("name", TLS13 + TLS12)
+def test_each_cipher_suite(env, server, name):
+    """A client that offers exactly one suite gets exactly that one (the vhost has an ECDSA
+    and an RSA certificate, so ECDHE-RSA suites work too and bring the RSA certificate)."""
+    if name in TLS13:
+        r = clients.curl(server.port(), "/whoami.txt", "a.test", ca=env.ca, tls="1.3",
+                         tls13_ciphers=name)
+    else:
+        r = clients.curl(server.port(), "/whoami.txt", "a.test", ca=env.ca, tls="1.2",
+                         ciphers=name)
+    assert r.rc == 0 and r.status == 200, r
+    assert r.body == b"a.test\n", r
+    assert r.cipher == name, r
+    assert r.peer_ou == ("rsa" if "-RSA-" in name else "ecdsa"), r
+
+
+@pytest.mark.parametrize("fname", ["1k.bin", "100k.bin", "1m.bin", "10m.bin"])
+def test_download_curl(env, server, fname, tmp_path):
+    out = str(tmp_path / fname)
+    r = clients.curl(server.port(), "/data/" + fname, "a.test", ca=env.ca, output=out)
+    assert r.rc == 0 and r.status == 200, r
+    with open(out, "rb") as f:
+        got = f.read()
+    assert len(got) == len(env.data[fname])
+    assert got == env.data[fname], "downloaded %s differs from the original" % fname
+
+
+def _access_entries_for(server, client_port, count, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = [e for e in server.access_entries() if e["port"] == client_port]
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_downloads_on_one_keepalive_connection(env, server, version):
+    seq = ["1k.bin", "100k.bin", "1m.bin", "10m.bin", "1k.bin", "100k.bin"]
+    c = clients.HTTPSConnection("a.test", server.port(), clients.context(env.ca, tls=version))
+    try:
+        sock = None
+        for fname in seq:
+            c.request("GET", "/data/" + fname)
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200, (fname, r.status)
+            assert r.getheader("Content-Length") == str(len(env.data[fname]))
+            assert body == env.data[fname], "%s differs (got %d bytes)" % (fname, len(body))
+            assert not r.will_close, "server wants to close the connection after %s" % fname
+            if sock is None:
+                sock = c.sock
+                assert sock.version() == PROTO[version]
+            assert c.sock is sock, "connection was not reused"
+        assert c.connects == 1
+        client_port = sock.getsockname()[1]
+    finally:
+        c.close()
+    # the server saw all requests on one connection: the same client port, and its
+    # keep-alive counter (%k) counting up from 0
+    entries = _access_entries_for(server, client_port, len(seq))
+    assert [e["ka"] for e in entries] == list(range(len(seq))), entries
+    assert [e["request"] for e in entries] == ["GET /data/%s HTTP/1.1" % f for f in seq]
