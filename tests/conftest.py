@@ -4,6 +4,7 @@ Run from the repository root:   /usr/bin/python3 -m pytest tests
 Against mod_ssl (to validate the tests themselves):   ... --backend ssl
 The module under test is build/mod_tls.so (env MOD_TLS_SO overrides).
 """
+import contextlib
 import os
 import shutil
 import sys
@@ -123,6 +124,19 @@ def server_fixture(h):
     if bad:
         pytest.fail("unexpected error-log lines from %s (%s):\n%s"
                     % (h.name, h.error_log_path, "\n".join(bad)), pytrace=False)
+
+
+@contextlib.contextmanager
+def running(h):
+    """``with running(h):`` start, yield, stop; fails on unexpected error-log lines."""
+    h.start()
+    gen = server_fixture(h)
+    next(gen)
+    try:
+        yield h
+    finally:
+        for _ in gen:
+            pass
 
 
 @pytest.fixture(autouse=True)

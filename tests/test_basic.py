@@ -1,7 +1,5 @@
 """Pages over TLS 1.2 and 1.3 with curl and openssl s_client; cipher suites; byte-exact
 downloads, also several on one keep-alive connection."""
-import time
-
 import pytest
 
 from conftest import server_fixture
@@ -74,15 +72,6 @@ def test_download_curl(env, server, fname, tmp_path):
     assert got == env.data[fname], "downloaded %s differs from the original" % fname
 
 
-def _access_entries_for(server, client_port, count, timeout=10):
-    deadline = time.monotonic() + timeout
-    while True:
-        entries = [e for e in server.access_entries() if e["port"] == client_port]
-        if len(entries) >= count or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.1)
-
-
 @pytest.mark.parametrize("version", ["1.3", "1.2"])
 def test_downloads_on_one_keepalive_connection(env, server, version):
     seq = ["1k.bin", "100k.bin", "1m.bin", "10m.bin", "1k.bin", "100k.bin"]
@@ -107,6 +96,6 @@ def test_downloads_on_one_keepalive_connection(env, server, version):
         c.close()
     # the server saw all requests on one connection: the same client port, and its
     # keep-alive counter (%k) counting up from 0
-    entries = _access_entries_for(server, client_port, len(seq))
+    entries = server.wait_access(lambda e: e["port"] == client_port, len(seq))
     assert [e["ka"] for e in entries] == list(range(len(seq))), entries
     assert [e["request"] for e in entries] == ["GET /data/%s HTTP/1.1" % f for f in seq]

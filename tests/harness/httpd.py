@@ -532,6 +532,16 @@ Alias /data/ "{data}/"
                                 request=m.group(7)))
         return out
 
+    def wait_access(self, match, count, timeout=10):
+        """Access-log entries for which ``match(entry)`` is true, waiting (up to ``timeout``)
+        until there are at least ``count`` of them: httpd logs a request after answering it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [e for e in self.access_entries() if match(e)]
+            if len(entries) >= count or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.05)
+
     def log_mark(self):
         return len(self.error_log())
 

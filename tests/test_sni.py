@@ -1,0 +1,179 @@
+"""SNI selects the virtual host (ServerName, ServerAlias, wildcard alias) and its certificate;
+unknown names under TLSStrictSNI on/off; clients without SNI."""
+import ssl
+
+import pytest
+
+from conftest import server_fixture
+from harness import clients
+
+
+def _setup(env, h):
+    h.listen("https")
+    # the first vhost of the address is the default one
+    h.vhost("a.test", aliases=["alt.a.test"], certs=[env.certs.leaf("a.test").pair])
+    h.vhost("b.test", certs=[env.certs.leaf("b.test").pair])
+    h.vhost("wild.test", aliases=["*.wild.test"], certs=[env.certs.leaf("wild.test").pair])
+
+
+@pytest.fixture(scope="module")
+def strict(env):
+    """TLSStrictSNI left at its default (on)."""
+    h = env.httpd("sni-strict", log_level="info")
+    _setup(env, h)
+    h.start()
+    yield from server_fixture(h)
+
+
+@pytest.fixture(scope="module")
+def relaxed(env):
+    h = env.httpd("sni-relaxed", strict_sni=False)
+    _setup(env, h)
+    h.start()
+    yield from server_fixture(h)
+
+
+# (SNI sent, CN of the certificate expected, vhost whose page is expected)
+NAMES = [
+    ("a.test", "a.test", "a.test"),
+    ("alt.a.test", "a.test", "a.test"),
+    ("b.test", "b.test", "b.test"),
+    ("wild.test", "wild.test", "wild.test"),
+    ("www.wild.test", "wild.test", "wild.test"),
+    ("other.wild.test", "wild.test", "wild.test"),
+]
+
+
+@pytest.mark.parametrize("sni,cn,vhost", NAMES)
+def test_sni_curl(env, strict, sni, cn, vhost):
+    r = clients.curl(strict.port(), "/whoami.txt", sni, ca=env.ca)
+    assert r.rc == 0 and r.status == 200, r
+    assert r.verify_result == 0, r    # curl checked the name against the certificate
+    assert r.peer_cn == cn, r
+    assert r.body == (vhost + "\n").encode(), r
+
+
+@pytest.mark.parametrize("sni,cn,vhost", NAMES)
+def test_sni_python(env, strict, sni, cn, vhost):
+    c = clients.HTTPSConnection(sni, strict.port(), clients.context(env.ca))
+    try:
+        c.request("GET", "/whoami.txt")
+        r = c.getresponse()
+        body = r.read()
+        assert clients.peer_name(c.sock)[0] == cn
+        assert r.status == 200
+        assert body == (vhost + "\n").encode()
+        # and the next request on the same connection as well
+        c.request("GET", "/index.html")
+        r = c.getresponse()
+        assert r.status == 200 and ("<h1>%s</h1>" % vhost).encode() in r.read()
+        assert c.connects == 1
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("sni,cn,vhost", [NAMES[0], NAMES[2], NAMES[4]])
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_sni_s_client(env, strict, sni, cn, vhost, version):
+    r = clients.s_client(strict.port(), sni, ca=env.ca, tls=version)
+    assert r.established, r
+    assert r.peer_cn == cn, r
+    assert r.verification == "OK", r
+    assert r.status == 200 and r.body == vhost + "\n", r
+
+
+def test_vhosts_of_access_log(env, strict):
+    """The server side agrees: the access log names the vhost that served each request."""
+    for sni in ("b.test", "x.wild.test", "a.test"):
+        st, _, body = clients.get(strict.port(), "/whoami.txt?from=" + sni, sni, ca=env.ca)
+        assert st == 200
+    entries = strict.wait_access(lambda e: "from=" in e["request"], 3)
+    served = {e["request"].split("from=")[1].split()[0]: e["vhost"] for e in entries}
+    assert served == {"b.test": "b.test", "x.wild.test": "wild.test", "a.test": "a.test"}
+
+
+# mod_ssl logs this client mistake at level error; mod_tls must not (a client error is no
+# server error), so only mod_ssl's message is allowed.
+@pytest.mark.allow_errors(r"\[ssl:error\].*AH02032")
+def test_host_header_for_other_vhost_is_misdirected(env, strict):
+    """SNI says a.test, the Host header b.test, whose certificate differs: 421."""
+    st, _, body = clients.get(strict.port(), "/whoami.txt", "a.test", ca=env.ca,
+                              headers={"Host": "b.test"})
+    assert st == 421
+    assert body != b"b.test\n"
+
+
+@pytest.mark.tls_only
+def test_strict_unknown_sni_s_client(env, strict):
+    r = clients.s_client(strict.port(), "unknown.test", ca=env.ca)
+    assert not r.established, r
+    assert r.status is None, r
+    assert "unrecognized name" in r.stderr, r
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_strict_unknown_sni_python(env, strict, version):
+    ctx = clients.context(env.ca, tls=version, verify=False)
+    with pytest.raises(ssl.SSLError) as ei:
+        s = clients.tls_connect(strict.port(), "unknown.test", ctx)
+        s.close()
+    assert "UNRECOGNIZED_NAME" in str(ei.value).upper(), ei.value
+
+
+@pytest.mark.tls_only
+def test_strict_unknown_sni_curl(env, strict):
+    r = clients.curl(strict.port(), "/whoami.txt", "unknown.test", ca=env.ca)
+    assert r.rc != 0 and r.status in (None, 0), r
+    assert "unrecognized name" in r.stderr, r
+
+
+def test_strict_unknown_sni_server_keeps_working(env, strict):
+    # whatever happened to unknown names, known names still work afterwards
+    clients.s_client(strict.port(), "unknown.test", ca=env.ca)
+    st, _, body = clients.get(strict.port(), "/whoami.txt", "b.test", ca=env.ca)
+    assert (st, body) == (200, b"b.test\n")
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_relaxed_unknown_sni_gets_first_vhost(env, relaxed, version):
+    r = clients.s_client(relaxed.port(), "unknown.test", ca=env.ca, tls=version)
+    assert r.established, r
+    assert r.peer_cn == "a.test", r
+    assert r.status == 200 and r.body == "a.test\n", r
+
+
+def test_relaxed_unknown_sni_python(env, relaxed):
+    ctx = clients.context(verify=False)
+    c = clients.HTTPSConnection("unknown.test", relaxed.port(), ctx)
+    try:
+        c.request("GET", "/whoami.txt")
+        r = c.getresponse()
+        assert r.status == 200 and r.read() == b"a.test\n"
+        assert clients.peer_name(c.sock)[0] == "a.test"
+    finally:
+        c.close()
+
+
+def test_relaxed_known_sni_still_selects(env, relaxed):
+    st, _, body = clients.get(relaxed.port(), "/whoami.txt", "b.test", ca=env.ca)
+    assert (st, body) == (200, b"b.test\n")
+    st, _, body = clients.get(relaxed.port(), "/whoami.txt", "y.wild.test", ca=env.ca)
+    assert (st, body) == (200, b"wild.test\n")
+
+
+@pytest.mark.parametrize("which", ["strict", "relaxed"])
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_no_sni_gets_first_vhost(env, request, which, version):
+    h = request.getfixturevalue(which)
+    r = clients.s_client(h.port(), None, ca=env.ca, tls=version, host="a.test")
+    assert r.established, r
+    assert r.peer_cn == "a.test", r
+    assert r.status == 200 and r.body == "a.test\n", r
+    # Python sends no SNI for an IP address
+    ctx = clients.context(verify=False, tls=version)
+    s = clients.tls_connect(h.port(), None, ctx)
+    try:
+        assert clients.peer_name(s)[0] == "a.test"
+    finally:
+        s.close()
