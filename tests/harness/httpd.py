@@ -398,6 +398,7 @@ Alias /data/ "{data}/"
             self.write_config()
             self._prepare_run_as()
             log_before = len(self.error_log())
+            self._log_mark = log_before   # lines of earlier (failed) starts are not ours
             cmd, rc, out, err = self._run(["-k", "start"])
             if rc != 0:
                 res = StartResult(False, rc, out, err, self.error_log(), cmd)

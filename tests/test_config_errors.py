@@ -1,0 +1,261 @@
+"""Configuration mistakes: `apache2 -t` and a real start both refuse, and the message names the
+directive and the file (or value, or virtual host) involved. Things that are only warnings let
+the server start and are logged."""
+import os
+import re
+import shutil
+
+import pytest
+
+from harness import clients
+
+def _tls_case(env, h, vhost_kw=None, global_extra="", tls_extra="", port_tls="addr",
+              name="a.test"):
+    h.listen("https", tls=port_tls)
+    kw = dict(certs=[env.certs.leaf("a.test").pair])
+    kw.update(vhost_kw or {})
+    h.vhost(name, tls_extra=tls_extra, **kw)
+    h.global_extra = global_extra
+
+
+def _assert_refused(h, must_contain):
+    """-t and start both fail and their output contains every string in must_contain."""
+    results = {"apache2 -t": h.configtest()}
+    res = h.start(check=False)
+    if res.ok:
+        h.stop()
+    results["apache2 -k start"] = res
+    for what, r in results.items():
+        assert not r.ok and r.returncode != 0, "%s did not fail: %r" % (what, r)
+        # the module is loaded and knows its directives (else any name would "match")
+        assert "Invalid command" not in r.output, r
+        assert "Can't locate API module" not in r.output, r
+        for s in must_contain:
+            if isinstance(s, tuple):     # any of these
+                assert any(x in r.output for x in s), \
+                    "%s: none of %r in the output: %r" % (what, s, r)
+            else:
+                assert s in r.output, "%s: %r not in the output: %r" % (what, s, r)
+
+
+# --------------------------------------------------------------- certificate files
+@pytest.mark.tls_only
+@pytest.mark.parametrize("case", ["missing-cert", "missing-key", "directory-cert",
+                                  "directory-key", "empty-cert", "empty-key",
+                                  "garbage-cert", "text-cert", "garbage-key",
+                                  "key-file-without-key", "cert-file-without-key"])
+def test_bad_certificate_files(env, case):
+    c = env.certs
+    leaf = c.leaf("a.test")
+    missing = os.path.join(env.workdir, "no-such-dir", "missing.pem")
+    cert, key, named = {
+        "missing-cert": (missing, leaf.key, missing),
+        "missing-key": (leaf.cert, missing, missing),
+        "directory-cert": (c.path("a-directory.pem"), leaf.key, c.path("a-directory.pem")),
+        "directory-key": (leaf.cert, c.path("a-directory.pem"), c.path("a-directory.pem")),
+        "empty-cert": (c.path("empty.pem"), leaf.key, c.path("empty.pem")),
+        "empty-key": (leaf.cert, c.path("empty.pem"), c.path("empty.pem")),
+        "garbage-cert": (c.path("garbage.pem"), leaf.key, c.path("garbage.pem")),
+        "text-cert": (c.path("text.pem"), leaf.key, c.path("text.pem")),
+        "garbage-key": (leaf.cert, c.path("garbage.pem"), c.path("garbage.pem")),
+        "key-file-without-key": (leaf.cert, c.path("nokey.key"), c.path("nokey.key")),
+        # no key file given and none inside the certificate file
+        "cert-file-without-key": (leaf.cert, None, leaf.cert),
+    }[case]
+    h = env.httpd("conf-" + case)
+    _tls_case(env, h, {"certs": [(cert, key)]})
+    _assert_refused(h, ["TLSCertificate", named])
+
+
+@pytest.mark.tls_only
+def test_key_does_not_match_certificate(env):
+    leaf = env.certs.leaf("a.test")
+    bad_key = env.certs.path("mismatch.key")
+    h = env.httpd("conf-mismatch")
+    _tls_case(env, h, {"certs": [(leaf.cert, bad_key)]})
+    _assert_refused(h, ["TLSCertificate", (bad_key, leaf.cert)])
+
+
+@pytest.mark.tls_only
+def test_key_of_other_host_does_not_match(env):
+    """The second of two certificates has the key of another host."""
+    h = env.httpd("conf-mismatch2")
+    a_rsa = env.certs.leaf("a.test", "rsa")
+    b_rsa = env.certs.leaf("b.test", "rsa")
+    _tls_case(env, h, {"certs": [env.certs.leaf("a.test").pair, (a_rsa.cert, b_rsa.key)]})
+    _assert_refused(h, ["TLSCertificate", (b_rsa.key, a_rsa.cert)])
+
+
+@pytest.mark.tls_only
+def test_unreadable_certificate_file(env):
+    """chmod 000: unreadable for the user httpd reads it as. Root reads everything, so when
+    the suite runs as root this server is started as www-data."""
+    h = env.httpd("conf-unreadable", run_as="www-data" if os.geteuid() == 0 else None)
+    leaf = env.certs.leaf("a.test")
+    cert = h.write_file("certs/unreadable.pem", open(leaf.cert, "rb").read(), mode=0o000)
+    key = h.write_file("certs/a.key", open(leaf.key, "rb").read(), mode=0o400)
+    os.chmod(os.path.dirname(cert), 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(key, "www-data", "www-data")
+    else:
+        assert not os.access(cert, os.R_OK), "cannot make a file unreadable for this user"
+    _tls_case(env, h, {"certs": [(cert, key)]})
+    _assert_refused(h, ["TLSCertificate", cert])
+
+
+@pytest.mark.tls_only
+def test_tls_vhost_without_certificate(env):
+    h = env.httpd("conf-nocert")
+    h.listen("https")
+    h.vhost("nocert.test")   # a TLS port, no TLSCertificate anywhere
+    _assert_refused(h, ["nocert.test"])
+
+
+@pytest.mark.tls_only
+def test_second_tls_vhost_without_certificate(env):
+    h = env.httpd("conf-nocert2")
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("nocert.test")
+    _assert_refused(h, ["nocert.test"])
+
+
+@pytest.mark.tls_only
+def test_vhost_inherits_server_certificate(env):
+    """Control for the two above: a certificate in the server config serves a vhost that has
+    none of its own."""
+    leaf = env.certs.leaf("localhost")
+    h = env.httpd("conf-inherit", global_extra="TLSCertificate %s %s" % leaf.pair)
+    h.listen("https")
+    h.vhost("nocert.test")
+    h.start()
+    try:
+        r = clients.s_client(h.port(), "nocert.test", tls="1.3")
+        assert r.established and r.peer_cn == "localhost", r
+        assert r.body == "nocert.test\n", r
+    finally:
+        assert h.stop() == []
+
+
+# ------------------------------------------------------------------- directive values
+@pytest.mark.tls_only
+@pytest.mark.parametrize("value", ["TLSv1.4+", "SSLv3+", "bogus", "TLSv1.2-"])
+def test_unknown_protocol(env, value):
+    h = env.httpd("conf-proto")
+    _tls_case(env, h, {"protocol": value})
+    _assert_refused(h, ["TLSProtocol", value])
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("directive", ["TLSCiphersPrefer", "TLSCiphersSuppress"])
+@pytest.mark.parametrize("value", ["TLS_BOGUS_WITH_NOTHING", "NOT-A-CIPHER",
+                                   "ECDHE-ECDSA-AES128-GCM-SHA256:NOT-A-CIPHER",
+                                   "TLS_CIPHER_0xZZ"])
+def test_unknown_cipher(env, directive, value):
+    h = env.httpd("conf-cipher")
+    kw = {"prefer" if directive == "TLSCiphersPrefer" else "suppress": value}
+    _tls_case(env, h, kw)
+    bad = value.split(":")[-1]
+    _assert_refused(h, [directive, bad])
+
+
+@pytest.mark.tls_only
+def test_suppressing_every_suite_of_the_protocol(env):
+    """TLS 1.3 only, and all three TLS 1.3 suites suppressed: nothing is left."""
+    h = env.httpd("conf-nosuite")
+    _tls_case(env, h, {"protocol": "TLSv1.3+",
+                       "suppress": "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:"
+                                   "TLS_CHACHA20_POLY1305_SHA256"}, name="empty.test")
+    _assert_refused(h, ["empty.test"])
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("value", ["foo:bar", "99999", "127.0.0.1:99999", "0", "-1",
+                                   "127.0.0.1:", "no-such-host.invalid:443"])
+def test_tls_engine_bad_address(env, value):
+    h = env.httpd("conf-engine")
+    _tls_case(env, h, port_tls=None, global_extra="TLSEngine %s\nTLSEngine @PORT(https)@"
+              % value)
+    _assert_refused(h, ["TLSEngine", value])
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("line,directive", [
+    ("TLSEngine", "TLSEngine"),
+    ("TLSCertificate", "TLSCertificate"),
+    ("TLSCertificate @CERTS@/a.test-ecdsa.pem @CERTS@/a.test-ecdsa.key extra",
+     "TLSCertificate"),
+    ("TLSProtocol", "TLSProtocol"),
+    ("TLSCiphersPrefer", "TLSCiphersPrefer"),
+    ("TLSCiphersSuppress", "TLSCiphersSuppress"),
+    ("TLSHonorClientOrder sometimes", "TLSHonorClientOrder"),
+    ("TLSHonorClientOrder on off", "TLSHonorClientOrder"),
+    ("TLSStrictSNI maybe", "TLSStrictSNI"),
+    ("TLSStrictSNI", "TLSStrictSNI"),
+])
+def test_wrong_arguments(env, line, directive):
+    h = env.httpd("conf-args")
+    _tls_case(env, h, global_extra=line)
+    _assert_refused(h, [directive])
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("line,directive", [
+    ("TLSStrictSNI off", "TLSStrictSNI"),
+    ("TLSEngine @PORT(https)@", "TLSEngine"),
+])
+def test_server_config_only_directives_in_vhost(env, line, directive):
+    h = env.httpd("conf-context")
+    _tls_case(env, h, tls_extra=line)
+    _assert_refused(h, [directive])
+
+
+# ----------------------------------------------------------------------- warnings only
+def _warn_lines(h, *needles):
+    return [l for l in h.error_log().splitlines()
+            if re.search(r"\[tls:warn\]", l) and all(n in l for n in needles)]
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("directive", ["TLSCiphersPrefer", "TLSCiphersSuppress"])
+@pytest.mark.parametrize("value", ["ECDHE-RSA-AES128-SHA", "TLS_RSA_WITH_AES_128_GCM_SHA256"])
+def test_real_but_unimplemented_cipher_only_warns(env, directive, value):
+    h = env.httpd("conf-warn-cipher")
+    kw = {"prefer" if directive == "TLSCiphersPrefer" else "suppress": value}
+    _tls_case(env, h, kw)
+    assert h.configtest().ok, h.configtest()
+    h.start()
+    try:
+        assert _warn_lines(h, value), "no [tls:warn] line naming %s:\n%s" % (value,
+                                                                            h.error_log())
+        r = clients.s_client(h.port(), "a.test", ca=env.ca)
+        assert r.established and r.status == 200, r
+    finally:
+        assert h.stop() == []
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("value", ["TLSv1.0+", "TLSv1.1+", "v1.0+", "v1.1+"])
+def test_old_protocol_floor_warns_and_means_tls12(env, value):
+    h = env.httpd("conf-warn-proto")
+    _tls_case(env, h, {"protocol": value})
+    assert h.configtest().ok, h.configtest()
+    h.start()
+    try:
+        assert _warn_lines(h, "TLSProtocol") or _warn_lines(h, value), h.error_log()
+        for version in ("1.2", "1.3"):
+            r = clients.s_client(h.port(), "a.test", ca=env.ca, tls=version)
+            assert r.established and r.protocol == "TLSv" + version, r
+    finally:
+        assert h.stop() == []
+
+
+# ----------------------------------------------------- harness check (both backends)
+def test_harness_reports_startup_failure(env):
+    """The harness sees a refused configuration as such, with the message (here a core
+    directive error, the same for every backend)."""
+    h = env.httpd("conf-core")
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair],
+            extra="  NoSuchDirectiveHere on")
+    _assert_refused(h, ["NoSuchDirectiveHere", h.conf_path])
