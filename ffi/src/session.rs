@@ -1,0 +1,107 @@
+//! Session storage through the caller's callbacks (tlsr_server_config_builder_set_session_store).
+
+use rustls::server::StoresServerSessions;
+use std::os::raw::{c_int, c_void};
+
+/// tlsr.h `tlsr_session_put_cb`.
+#[allow(non_camel_case_types)]
+pub type tlsr_session_put_cb = unsafe extern "C" fn(
+    userdata: *mut c_void,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> c_int;
+
+/// tlsr.h `tlsr_session_get_cb`.
+#[allow(non_camel_case_types)]
+pub type tlsr_session_get_cb = unsafe extern "C" fn(
+    userdata: *mut c_void,
+    key: *const u8,
+    key_len: usize,
+    remove: c_int,
+    buf: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> c_int;
+
+/// The largest session value we fetch. rustls' values are a few hundred bytes (more only with
+/// client certificates, which this crate does not configure).
+const MAX_VALUE: usize = 16 * 1024;
+
+/// The caller's opaque pointer.
+struct UserData(*mut c_void);
+
+// SAFETY: rustls needs the store to be Send + Sync, since a config (and its store) is shared
+// by connections on any thread. tlsr.h makes the caller responsible for that: the callbacks
+// are called from whichever thread drives a connection, and userdata must be usable from all
+// of them (mod_tls' cache locks itself) and outlive every config built with it.
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+pub(crate) struct CallbackStore {
+    userdata: UserData,
+    put: tlsr_session_put_cb,
+    get: tlsr_session_get_cb,
+}
+
+impl CallbackStore {
+    pub fn new(userdata: *mut c_void, put: tlsr_session_put_cb, get: tlsr_session_get_cb) -> Self {
+        CallbackStore {
+            userdata: UserData(userdata),
+            put,
+            get,
+        }
+    }
+
+    fn fetch(&self, key: &[u8], remove: bool) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; MAX_VALUE];
+        let mut len = 0usize;
+        // SAFETY: the callback gets valid key and buffer pointers with their lengths, for the
+        // duration of the call only; the caller vouches for the callback and userdata.
+        let found = unsafe {
+            (self.get)(
+                self.userdata.0,
+                key.as_ptr(),
+                key.len(),
+                c_int::from(remove),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+            )
+        };
+        if found == 0 || len > buf.len() {
+            return None;
+        }
+        buf.truncate(len);
+        Some(buf)
+    }
+}
+
+impl StoresServerSessions for CallbackStore {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        // SAFETY: as in fetch.
+        let stored = unsafe {
+            (self.put)(
+                self.userdata.0,
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        stored != 0
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.fetch(key, false)
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.fetch(key, true)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}
