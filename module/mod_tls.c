@@ -1,0 +1,55 @@
+/* mod_tls.c -- the module record and its hooks. Wiring only: each hook calls one subsystem. */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_connection.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+
+#include "tls_config.h"
+#include "tls_conn.h"
+#include "tls_ffi.h"
+#include "tls_filter.h"
+#include "tls_server.h"
+#include "tls_vars.h"
+#include "tls_version.h"
+
+static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
+                 TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
+    return OK;
+}
+
+static void tls_hooks(apr_pool_t *pool)
+{
+    /* mod_ssl decides first; a connection it took is not ours (see tls_conn.c) */
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+
+    ap_hook_check_config(tls_server_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(tls_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+
+    ap_hook_pre_connection(tls_conn_pre_connection, after_ssl, NULL, APR_HOOK_MIDDLE);
+    ap_hook_process_connection(tls_conn_process_connection, NULL, NULL, APR_HOOK_FIRST);
+    tls_filter_register(pool);
+
+    ap_hook_ssl_conn_is_ssl(tls_vars_conn_is_ssl, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_var_lookup(tls_vars_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_http_scheme(tls_vars_http_scheme, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_default_port(tls_vars_default_port, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(tls_vars_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(tls) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* per-directory config: none yet */
+    NULL,                       /* merge per-directory */
+    tls_config_server_create,   /* per-server config */
+    tls_config_server_merge,    /* merge per-server */
+    tls_conf_cmds,              /* directives */
+    tls_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,128 @@
+/* tls_cert.c -- reading certificate and key files into crate objects, once each. */
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_file_io.h>
+#include <apr_date.h>
+#include <httpd.h>
+#include <http_log.h>
+
+#include "tls_cert.h"
+
+APLOG_USE_MODULE(tls);
+
+/* PEM files larger than this are refused: a certificate chain is a few KiB. */
+#define TLS_PEM_MAX (1024 * 1024)
+
+struct tls_cert_registry {
+    apr_pool_t *pool;
+    apr_hash_t *keys; /* "cert\nkey" -> const tlsr_certified_key * */
+};
+
+tls_cert_registry *tls_cert_registry_create(apr_pool_t *p)
+{
+    tls_cert_registry *reg = apr_pcalloc(p, sizeof(*reg));
+
+    reg->pool = p;
+    reg->keys = apr_hash_make(p);
+    return reg;
+}
+
+/* Reads a whole PEM file into p. On failure returns a message for the admin. */
+static const char *read_file(apr_pool_t *p, const char *what, const char *path,
+                             const char **data, apr_size_t *len)
+{
+    apr_file_t *f = NULL;
+    apr_finfo_t finfo;
+    apr_status_t rv;
+    char *buf, err[256];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    }
+    if (rv != APR_SUCCESS) {
+        if (f) apr_file_close(f);
+        return apr_psprintf(p, "cannot read %s file '%s': %s", what, path,
+                            apr_strerror(rv, err, sizeof(err)));
+    }
+    if (finfo.filetype != APR_REG) {
+        apr_file_close(f);
+        return apr_psprintf(p, "%s file '%s' is not a regular file", what, path);
+    }
+    if (finfo.size == 0) {
+        apr_file_close(f);
+        return apr_psprintf(p, "%s file '%s' is empty", what, path);
+    }
+    if (finfo.size > TLS_PEM_MAX) {
+        apr_file_close(f);
+        return apr_psprintf(p, "%s file '%s' is too large for a PEM file (%" APR_OFF_T_FMT
+                            " bytes)", what, path, finfo.size);
+    }
+    buf = apr_palloc(p, (apr_size_t)finfo.size + 1);
+    rv = apr_file_read_full(f, buf, (apr_size_t)finfo.size, len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot read %s file '%s': %s", what, path,
+                            apr_strerror(rv, err, sizeof(err)));
+    }
+    buf[*len] = '\0';
+    *data = buf;
+    return NULL;
+}
+
+static void warn_validity(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key)
+{
+    apr_time_t not_before, not_after, now = apr_time_now();
+    char date[APR_RFC822_DATE_LEN];
+
+    if (tls_ffi_certified_key_validity(key, &not_before, &not_after) != APR_SUCCESS) {
+        return;
+    }
+    if (now > not_after) {
+        apr_rfc822_date(date, not_after);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "TLS0107: TLSCertificate: certificate '%s' expired on %s; clients will "
+                     "refuse it (defined at %s)", spec->cert_file, date, spec->defined_at);
+    }
+    else if (now < not_before) {
+        apr_rfc822_date(date, not_before);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "TLS0108: TLSCertificate: certificate '%s' is not valid before %s; clients "
+                     "will refuse it (defined at %s)", spec->cert_file, date, spec->defined_at);
+    }
+}
+
+apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, server_rec *s,
+                          const tlsr_certified_key **key)
+{
+    const char *id, *cert_pem, *key_pem = NULL, *err;
+    apr_size_t cert_len, key_len = 0;
+    apr_status_t rv;
+
+    id = apr_pstrcat(reg->pool, spec->cert_file, "\n", spec->key_file ? spec->key_file : "", NULL);
+    *key = apr_hash_get(reg->keys, id, APR_HASH_KEY_STRING);
+    if (*key) {
+        return APR_SUCCESS;
+    }
+    err = read_file(reg->pool, "certificate", spec->cert_file, &cert_pem, &cert_len);
+    if (!err && spec->key_file) {
+        err = read_file(reg->pool, "key", spec->key_file, &key_pem, &key_len);
+    }
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0103: TLSCertificate: %s (defined at %s)",
+                     err, spec->defined_at);
+        return APR_EGENERAL;
+    }
+    rv = tls_ffi_certified_key_load(reg->pool, cert_pem, cert_len, key_pem, key_len, key, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "TLS0104: TLSCertificate: %s (certificate '%s', key %s%s%s, defined at %s)",
+                     err, spec->cert_file, spec->key_file ? "'" : "in the certificate file",
+                     spec->key_file ? spec->key_file : "", spec->key_file ? "'" : "",
+                     spec->defined_at);
+        return rv;
+    }
+    warn_validity(s, spec, *key);
+    apr_hash_set(reg->keys, id, APR_HASH_KEY_STRING, *key);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,23 @@
+/* tls_cert.h -- reading certificate and key files into crate objects.
+ *
+ * A registry, created per configuration generation on pconf, makes sure each (certificate,
+ * key) pair is read and parsed once, however many virtual hosts use it. */
+#ifndef TLS_CERT_H
+#define TLS_CERT_H
+
+#include <httpd.h>
+#include "tls_config.h"
+#include "tls_ffi.h"
+
+typedef struct tls_cert_registry tls_cert_registry;
+
+/* A registry whose keys live as long as p (pconf). */
+tls_cert_registry *tls_cert_registry_create(apr_pool_t *p);
+
+/* The certified key for spec, loading it on first use. On failure logs why at EMERG on s
+ * (naming TLSCertificate, the file(s) and where the directive is) and returns an error.
+ * A certificate outside its validity period is loaded, with a warning. */
+apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, server_rec *s,
+                          const tlsr_certified_key **key);
+
+#endif /* TLS_CERT_H */

@@ -1,0 +1,68 @@
+/* tls_config.h -- mod_tls configuration: structs, defaults, create/merge, directives.
+ *
+ * Directive handlers only parse and check their arguments; files are read and rustls objects
+ * are built in post_config (tls_server.c). Every field starts "unset"; merge takes the vhost's
+ * value if set, else the base server's; tls_config_server_finalize() then replaces what is
+ * still unset with the default from one table, so no caller ever sees "unset". */
+#ifndef TLS_CONFIG_H
+#define TLS_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_network_io.h>
+#include <stdint.h>
+
+struct tls_vhost_tls; /* tls_server.h: what post_config built for a TLS virtual host */
+
+#define TLS_UNSET (-1)
+
+/* One TLSEngine address. */
+typedef struct {
+    const char *spec;        /* as written, for messages */
+    const char *host;        /* NULL: every local address */
+    apr_port_t port;
+    apr_sockaddr_t *addrs;   /* resolved host (list), NULL when host is NULL */
+} tls_engine_addr;
+
+/* One TLSCertificate. */
+typedef struct {
+    const char *cert_file;   /* absolute path */
+    const char *key_file;    /* absolute path, or NULL: the key is in cert_file */
+    const char *defined_at;  /* "file:line" of the directive, for messages */
+} tls_cert_spec;
+
+/* Settings that exist once per server (not per vhost). Owned by the main server's config,
+ * shared by pointer with every vhost (set in merge). Lives in pconf. */
+typedef struct {
+    apr_array_header_t *engine_addrs; /* tls_engine_addr, from TLSEngine */
+    int strict_sni;                   /* TLSStrictSNI; TLS_UNSET until finalized */
+} tls_conf_global;
+
+/* Per server (main server and each vhost). */
+typedef struct {
+    server_rec *server;               /* the server this config belongs to */
+    tls_conf_global *global;          /* shared, see above */
+    apr_array_header_t *certs;        /* tls_cert_spec; NULL: unset */
+    int min_version;                  /* TLSProtocol: 0x0303/0x0304; TLS_UNSET */
+    apr_array_header_t *ciphers_prefer;   /* uint16_t ids; NULL: unset */
+    apr_array_header_t *ciphers_suppress; /* uint16_t ids; NULL: unset */
+    int honor_client_order;           /* TLSHonorClientOrder: 0/1; TLS_UNSET */
+    /* set in post_config: */
+    int enabled;                      /* serves connections on a TLSEngine address */
+    struct tls_vhost_tls *tls;        /* built rustls configs, NULL unless enabled */
+} tls_conf_server;
+
+extern module AP_MODULE_DECLARE_DATA tls_module;
+
+extern const command_rec tls_conf_cmds[];
+
+void *tls_config_server_create(apr_pool_t *p, server_rec *s);
+void *tls_config_server_merge(apr_pool_t *p, void *basev, void *addv);
+
+/* Replaces every still-unset field of sc (and of its global part) with its default. */
+void tls_config_server_finalize(tls_conf_server *sc);
+
+/* The config of s; never NULL. */
+tls_conf_server *tls_config_server_get(server_rec *s);
+
+#endif /* TLS_CONFIG_H */

@@ -1,0 +1,342 @@
+/* tls_conn.c -- one TLS connection: ClientHello -> SNI -> vhost -> ALPN -> handshake. */
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_connection.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_ssl.h>
+#include <http_vhost.h>
+
+#include "tls_conn.h"
+#include "tls_config.h"
+#include "tls_filter.h"
+#include "tls_server.h"
+#include "tls_proto.h"
+
+APLOG_USE_MODULE(tls);
+
+tls_conn *tls_conn_get(conn_rec *c)
+{
+    if (c->master) {
+        c = c->master;
+    }
+    return ap_get_module_config(c->conn_config, &tls_module);
+}
+
+/* --- failures ------------------------------------------------------------------------------ */
+
+/* A failure's cause in words, and whether the client caused it (logged at INFO) or we did. */
+static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
+{
+    apr_pool_t *p = tc->c->pool;
+    const char *detail = NULL;
+
+    *by_client = 1;
+    if (TLS_FFI_IS_ERROR(rv)) {
+        if (tc->tls) {
+            detail = tls_ffi_conn_error(tc->tls, p);
+        }
+        else if (tc->acceptor) {
+            detail = tls_ffi_acceptor_error(tc->acceptor, p);
+        }
+        return (detail && *detail) ? detail : tls_ffi_strerror(p, rv);
+    }
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        return "timed out waiting for the client";
+    }
+    if (rv == APR_EOF) {
+        return "the client closed the connection";
+    }
+    if (APR_STATUS_IS_ECONNRESET(rv) || APR_STATUS_IS_ECONNABORTED(rv)
+        || APR_STATUS_IS_EPIPE(rv)) {
+        return apr_psprintf(p, "connection lost (%s)", tls_ffi_strerror(p, rv));
+    }
+    *by_client = 0;
+    return tls_ffi_strerror(p, rv);
+}
+
+apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
+{
+    conn_rec *c = tc->c;
+    int by_client, level;
+    const char *reason;
+
+    if (tc->failed) {
+        return rv;
+    }
+    reason = failure_reason(tc, rv, &by_client);
+    /* a client that connects and leaves without a byte is a health check, not news */
+    level = !by_client ? APLOG_ERR : (rv == APR_EOF && tc->state == TLS_CONN_HELLO)
+                                     ? APLOG_DEBUG : APLOG_INFO;
+    ap_log_cerror(APLOG_MARK, level, by_client ? 0 : rv, c,
+                  "TLS0201: %s %s:%u%s%s failed: %s", during, c->client_ip,
+                  c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  tc->sni ? " for " : "", tc->sni ? tc->sni : "", reason);
+    /* tell the client why, if the engine has an alert for it */
+    if (!c->aborted) {
+        tls_filter_net_flush(tc);
+    }
+    tc->failed = 1;
+    tc->state = TLS_CONN_CLOSED;
+    c->aborted = 1;
+    return rv;
+}
+
+/* --- ClientHello: choose the vhost and the config ----------------------------------------- */
+
+static int server_has_name(const server_rec *s, const char *name)
+{
+    const apr_array_header_t *names;
+    int i;
+
+    if (s->server_hostname && !strcasecmp(name, s->server_hostname)) {
+        return 1;
+    }
+    if ((names = s->names)) {
+        for (i = 0; i < names->nelts; ++i) {
+            const char *alias = APR_ARRAY_IDX(names, i, const char *);
+            if (alias && !strcasecmp(name, alias)) {
+                return 1;
+            }
+        }
+    }
+    if ((names = s->wild_names)) {
+        for (i = 0; i < names->nelts; ++i) {
+            const char *pattern = APR_ARRAY_IDX(names, i, const char *);
+            if (pattern && !ap_strcasecmp_match(name, pattern)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *name;
+    server_rec *found;
+} vhost_search;
+
+static int match_vhost(void *baton, conn_rec *c, server_rec *s)
+{
+    vhost_search *search = baton;
+
+    (void)c;
+    if (tls_config_server_get(s)->enabled && server_has_name(s, search->name)) {
+        search->found = s;
+        return 1;
+    }
+    return 0;
+}
+
+/* The vhost for the client's server name among those on the connection's address; the
+ * address's default vhost without SNI, or for an unknown name unless TLSStrictSNI is on. */
+static server_rec *select_vhost(tls_conn *tc)
+{
+    vhost_search search;
+
+    if (!tc->sni) {
+        return tc->c->base_server;
+    }
+    search.name = tc->sni;
+    search.found = NULL;
+    ap_vhost_iterate_given_conn(tc->c, match_vhost, &search);
+    if (search.found) {
+        return search.found;
+    }
+    return tls_config_server_get(tc->c->base_server)->global->strict_sni ? NULL
+                                                                        : tc->c->base_server;
+}
+
+/* The protocol the vhost selects among those the client offers by ALPN, or NULL. */
+static const char *select_alpn(tls_conn *tc, server_rec *s)
+{
+    apr_array_header_t *offered = tls_ffi_acceptor_alpn(tc->acceptor, tc->c->pool);
+    const char *proto;
+    int i;
+
+    if (!offered) {
+        return NULL;
+    }
+    proto = ap_select_protocol(tc->c, NULL, s, offered);
+    for (i = 0; proto && i < offered->nelts; ++i) {
+        if (!strcmp(proto, APR_ARRAY_IDX(offered, i, const char *))) {
+            return proto;
+        }
+    }
+    return NULL;
+}
+
+/* The ClientHello is in: pick vhost, protocol and config, and turn into a connection. */
+static apr_status_t start_handshake(tls_conn *tc)
+{
+    conn_rec *c = tc->c;
+    const tlsr_server_config *config;
+    tls_conf_server *sc;
+    server_rec *s;
+    apr_status_t rv;
+
+    tc->sni = tls_ffi_acceptor_sni(tc->acceptor, c->pool);
+    s = select_vhost(tc);
+    if (!s) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                      "TLS0203: handshake from %s:%u refused: no virtual host for server name "
+                      "'%s' on this address (TLSStrictSNI on)", c->client_ip,
+                      c->client_addr ? (unsigned)c->client_addr->port : 0u, tc->sni);
+        tls_ffi_acceptor_reject(tc->acceptor, TLS_FFI_ALERT_UNRECOGNIZED_NAME);
+        tls_filter_net_flush(tc);
+        tc->failed = 1;
+        tc->state = TLS_CONN_CLOSED;
+        c->aborted = 1;
+        return APR_ECONNABORTED;
+    }
+    sc = tls_config_server_get(s);
+    if (!sc->enabled) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c,
+                      "TLS0204: %s has no TLS configuration but receives TLS connections",
+                      tls_server_name(c->pool, s));
+        tls_ffi_acceptor_reject(tc->acceptor, TLS_FFI_ALERT_HANDSHAKE_FAILURE);
+        return tls_conn_fail(tc, APR_EGENERAL, "handshake with");
+    }
+    tc->alpn = select_alpn(tc, s);
+    config = tls_server_config_for(sc, tc->alpn);
+    rv = tls_ffi_acceptor_into_conn(tc->acceptor, config, c->pool, &tc->tls);
+    if (rv != APR_SUCCESS) {
+        return tls_conn_fail(tc, rv, "handshake with");
+    }
+    tc->server = s;
+    tc->state = TLS_CONN_HANDSHAKE;
+    ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, "TLS0205: ClientHello for '%s': %s, ALPN %s",
+                  tc->sni ? tc->sni : "(no SNI)", tls_server_name(c->pool, s),
+                  tc->alpn ? tc->alpn : "none");
+    return APR_SUCCESS;
+}
+
+/* The handshake finished: note what was negotiated and switch protocol if ALPN says so. */
+static apr_status_t finish_handshake(tls_conn *tc)
+{
+    conn_rec *c = tc->c;
+    apr_status_t rv;
+
+    tc->state = TLS_CONN_OPEN;
+    tc->version = tls_ffi_conn_version(tc->tls);
+    tc->suite = tls_ffi_conn_suite(tc->tls);
+    rv = tls_filter_net_flush(tc); /* e.g. TLS 1.3 session tickets */
+    if (rv != APR_SUCCESS) {
+        return tls_conn_fail(tc, rv, "handshake with");
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                  "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s", c->client_ip,
+                  c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  tls_server_name(c->pool, tc->server),
+                  tls_proto_version_name(tc->version), tls_proto_suite_name(c->pool, tc->suite),
+                  tc->alpn ? tc->alpn : "none");
+    if (tc->alpn && strcmp(tc->alpn, ap_get_protocol(c))) {
+        rv = ap_switch_protocol(c, NULL, tc->server, tc->alpn);
+        if (rv != APR_SUCCESS) {
+            ap_log_cerror(APLOG_MARK, APLOG_ERR, rv, c,
+                          "TLS0206: cannot switch the connection to protocol '%s'", tc->alpn);
+            return tls_conn_fail(tc, rv, "handshake with");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t tls_conn_handshake(tls_conn *tc, apr_read_type_e block)
+{
+    apr_status_t rv;
+    apr_size_t fed;
+
+    while (tc->state < TLS_CONN_OPEN) {
+        if (tc->state == TLS_CONN_HELLO) {
+            rv = tls_ffi_acceptor_accept(tc->acceptor);
+            if (rv == APR_SUCCESS) {
+                if ((rv = start_handshake(tc)) != APR_SUCCESS) {
+                    return rv;
+                }
+                tls_ffi_acceptor_destroy(tc->c->pool, tc->acceptor);
+                tc->acceptor = NULL;
+                continue;
+            }
+            if (rv != APR_EAGAIN) {
+                return tls_conn_fail(tc, rv, "handshake with");
+            }
+        }
+        else {
+            if ((rv = tls_filter_net_flush(tc)) != APR_SUCCESS) {
+                return tls_conn_fail(tc, rv, "handshake with");
+            }
+            if (!tls_ffi_conn_is_handshaking(tc->tls)) {
+                return finish_handshake(tc);
+            }
+        }
+        rv = tls_filter_net_read(tc, block, &fed);
+        if (rv == APR_EAGAIN) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS && fed == 0) {
+            rv = APR_EGENERAL; /* the engine took nothing and wants more: cannot go on */
+        }
+        if (rv != APR_SUCCESS) {
+            return tls_conn_fail(tc, rv, "handshake with");
+        }
+    }
+    return tc->failed ? APR_ECONNABORTED : APR_SUCCESS;
+}
+
+/* --- hooks --------------------------------------------------------------------------------- */
+
+int tls_conn_pre_connection(conn_rec *c, void *csd)
+{
+    tls_conn *tc;
+
+    (void)csd;
+    if (c->master || !tls_server_is_tls_addr(c->base_server, c->local_addr)) {
+        return DECLINED;
+    }
+    if (ap_ssl_conn_is_ssl(c)) {
+        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
+                      "TLS0207: mod_ssl already handles this connection, although TLSEngine "
+                      "names its address: use only one of them per address");
+        return DECLINED;
+    }
+    tc = apr_pcalloc(c->pool, sizeof(*tc));
+    tc->c = c;
+    tc->state = TLS_CONN_HELLO;
+    if (tls_ffi_acceptor_create(c->pool, &tc->acceptor) != APR_SUCCESS) {
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c, "TLS0208: cannot set up TLS for connection");
+        c->aborted = 1;
+        return DONE;
+    }
+    tc->net_in = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->net_out = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->plain_in = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->tmp = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->buf = apr_palloc(c->pool, TLS_CONN_BUF_SIZE);
+    ap_set_module_config(c->conn_config, &tls_module, tc);
+    tls_filter_add(tc);
+    return OK;
+}
+
+int tls_conn_process_connection(conn_rec *c)
+{
+    tls_conn *tc = c->master ? NULL : tls_conn_get(c);
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
+    if (!tc || tc->state >= TLS_CONN_OPEN) {
+        return DECLINED;
+    }
+    bb = apr_brigade_create(c->pool, c->bucket_alloc);
+    rv = ap_get_brigade(c->input_filters, bb, AP_MODE_INIT, APR_BLOCK_READ, 0);
+    apr_brigade_destroy(bb);
+    if (rv != APR_SUCCESS) {
+        /* failure logged where it happened; the connection is done */
+        if (c->cs) {
+            c->cs->state = CONN_STATE_LINGER;
+        }
+        return OK;
+    }
+    return DECLINED;
+}

@@ -1,0 +1,115 @@
+/* tls_ffi.h -- the module's only door to the Rust crate (ffi/include/tlsr.h).
+ *
+ * Only tls_ffi.c includes tlsr.h. Everything here speaks APR:
+ *  - statuses are apr_status_t: APR_SUCCESS, APR_EAGAIN ("would block": more input needed or
+ *    no plaintext yet), APR_EOF (peer sent close_notify), or TLS_FFI_ERROR(n) for a crate
+ *    error n, described by tls_ffi_strerror();
+ *  - every object is created with its free registered as a cleanup on the pool passed in
+ *    (configs and keys on pconf, acceptors and connections on c->pool), so no other file ever
+ *    frees a crate object;
+ *  - error details are copied into the given pool.
+ * Crate handles are opaque pointers; the typedefs repeat those of tlsr.h (allowed in C11). */
+#ifndef TLS_FFI_H
+#define TLS_FFI_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_errno.h>
+#include <stdint.h>
+
+typedef struct tlsr_certified_key tlsr_certified_key;
+typedef struct tlsr_server_config tlsr_server_config;
+typedef struct tlsr_acceptor tlsr_acceptor;
+typedef struct tlsr_conn tlsr_conn;
+
+/* Crate status n as an apr_status_t, and the statuses callers test for by name. */
+#define TLS_FFI_ERROR(n) (APR_OS_START_USERERR + 7000 + (n))
+#define TLS_FFI_IS_ERROR(rv) ((rv) >= TLS_FFI_ERROR(0) && (rv) < TLS_FFI_ERROR(1000))
+#define TLS_FFI_NOT_TLS TLS_FFI_ERROR(300)
+#define TLS_FFI_ALERT_RECEIVED TLS_FFI_ERROR(307)
+
+/* A short English description of rv, for crate errors as for APR ones. */
+const char *tls_ffi_strerror(apr_pool_t *p, apr_status_t rv);
+
+const char *tls_ffi_crate_version(void);
+const char *tls_ffi_rustls_version(void);
+
+/* --- cipher suites ------------------------------------------------------------------------ */
+
+/* The protocol version of a suite rustls implements, or 0. */
+uint16_t tls_ffi_suite_version(uint16_t suite);
+/* The suites rustls implements (uint16_t ids), in its default preference order. */
+apr_array_header_t *tls_ffi_supported_suites(apr_pool_t *p);
+
+/* --- certified keys (pconf) --------------------------------------------------------------- */
+
+/* Parses PEM cert chain + key (key_pem NULL: the key is in cert_pem). On failure *err
+ * explains, and the status says what kind of failure (TLS_FFI_ERROR(201) no certificate...). */
+apr_status_t tls_ffi_certified_key_load(apr_pool_t *p, const char *cert_pem, apr_size_t cert_len,
+                                        const char *key_pem, apr_size_t key_len,
+                                        const tlsr_certified_key **key, const char **err);
+/* The leaf certificate's validity period. */
+apr_status_t tls_ffi_certified_key_validity(const tlsr_certified_key *key,
+                                            apr_time_t *not_before, apr_time_t *not_after);
+
+/* --- server configs (pconf) --------------------------------------------------------------- */
+
+typedef struct {
+    const uint16_t *versions; int n_versions;          /* protocol versions to enable */
+    const uint16_t *suites; int n_suites;              /* suites, in preference order */
+    int ignore_client_order;                           /* server's order decides */
+    const tlsr_certified_key *const *keys; int n_keys; /* in order of preference */
+} tls_ffi_server_params;
+
+apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_params *params,
+                                         const tlsr_server_config **config, const char **err);
+/* A variant of base offering exactly one ALPN protocol (proto NULL: none). */
+apr_status_t tls_ffi_server_config_with_alpn(apr_pool_t *p, const tlsr_server_config *base,
+                                             const char *proto,
+                                             const tlsr_server_config **config);
+
+/* --- acceptor (c->pool): reads the ClientHello ---------------------------------------------- */
+
+apr_status_t tls_ffi_acceptor_create(apr_pool_t *p, tlsr_acceptor **acceptor);
+/* Feeds TLS bytes; *consumed may be less than len. */
+apr_status_t tls_ffi_acceptor_feed(tlsr_acceptor *a, const char *buf, apr_size_t len,
+                                   apr_size_t *consumed);
+/* APR_SUCCESS when the ClientHello is complete, APR_EAGAIN when more bytes are needed. */
+apr_status_t tls_ffi_acceptor_accept(tlsr_acceptor *a);
+/* The client's server name (NULL if none) and ALPN protocols (array of const char *, NULL if
+ * the client sent no ALPN), copied into p. */
+const char *tls_ffi_acceptor_sni(tlsr_acceptor *a, apr_pool_t *p);
+apr_array_header_t *tls_ffi_acceptor_alpn(tlsr_acceptor *a, apr_pool_t *p);
+/* Continues into a connection (its free registered on p). */
+apr_status_t tls_ffi_acceptor_into_conn(tlsr_acceptor *a, const tlsr_server_config *config,
+                                        apr_pool_t *p, tlsr_conn **conn);
+/* Frees a spent acceptor now rather than with p. */
+void tls_ffi_acceptor_destroy(apr_pool_t *p, tlsr_acceptor *a);
+/* Refuses with a fatal alert (e.g. TLS_FFI_ALERT_UNRECOGNIZED_NAME). */
+#define TLS_FFI_ALERT_HANDSHAKE_FAILURE 40
+#define TLS_FFI_ALERT_UNRECOGNIZED_NAME 112
+apr_status_t tls_ffi_acceptor_reject(tlsr_acceptor *a, int alert);
+/* Queued TLS bytes (alerts) to send: copies up to cap into buf. */
+apr_status_t tls_ffi_acceptor_take_tls(tlsr_acceptor *a, char *buf, apr_size_t cap,
+                                       apr_size_t *produced);
+const char *tls_ffi_acceptor_error(tlsr_acceptor *a, apr_pool_t *p);
+
+/* --- connection (c->pool) ------------------------------------------------------------------- */
+
+apr_status_t tls_ffi_conn_feed(tlsr_conn *conn, const char *buf, apr_size_t len,
+                               apr_size_t *consumed);
+apr_status_t tls_ffi_conn_take_tls(tlsr_conn *conn, char *buf, apr_size_t cap,
+                                   apr_size_t *produced);
+/* Plaintext out: APR_SUCCESS (*n > 0), APR_EAGAIN (none yet), APR_EOF (close_notify seen). */
+apr_status_t tls_ffi_conn_read(tlsr_conn *conn, char *buf, apr_size_t cap, apr_size_t *n);
+apr_status_t tls_ffi_conn_write(tlsr_conn *conn, const char *buf, apr_size_t len);
+apr_status_t tls_ffi_conn_close_notify(tlsr_conn *conn);
+int tls_ffi_conn_is_handshaking(const tlsr_conn *conn);
+int tls_ffi_conn_wants_write(const tlsr_conn *conn);
+uint16_t tls_ffi_conn_version(const tlsr_conn *conn);
+uint16_t tls_ffi_conn_suite(const tlsr_conn *conn);
+/* The negotiated ALPN protocol copied into p, or NULL. */
+const char *tls_ffi_conn_alpn(const tlsr_conn *conn, apr_pool_t *p);
+const char *tls_ffi_conn_error(tlsr_conn *conn, apr_pool_t *p);
+
+#endif /* TLS_FFI_H */

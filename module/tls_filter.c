@@ -1,0 +1,408 @@
+/* tls_filter.c -- the connection filters: brigades <-> the crate's byte buffers. */
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_connection.h>
+#include <http_log.h>
+#include <util_filter.h>
+
+#include "tls_filter.h"
+
+APLOG_USE_MODULE(tls);
+
+/* Most TLS bytes to ask the network for in one read. */
+#define TLS_NET_READ_SIZE (64 * 1024)
+/* Plaintext is encrypted in chunks of at most this, so a large file bucket never makes the
+ * engine buffer megabytes of records. */
+#define TLS_WRITE_CHUNK (64 * 1024)
+/* TLS bytes collected in one output call before they are passed down without waiting. */
+#define TLS_PASS_THRESHOLD (128 * 1024)
+
+static ap_filter_rec_t *tls_in_handle;
+static ap_filter_rec_t *tls_out_handle;
+
+/* --- engine <-> bytes --------------------------------------------------------------------- */
+
+/* Feeds bytes to whichever engine the connection is in. */
+static apr_status_t engine_feed(tls_conn *tc, const char *data, apr_size_t len,
+                                apr_size_t *consumed)
+{
+    if (tc->state == TLS_CONN_HELLO) {
+        return tls_ffi_acceptor_feed(tc->acceptor, data, len, consumed);
+    }
+    return tls_ffi_conn_feed(tc->tls, data, len, consumed);
+}
+
+/* Moves every TLS byte the engine has ready to the end of tc->net_out. */
+static apr_status_t collect_tls(tls_conn *tc)
+{
+    apr_bucket_alloc_t *ba = tc->c->bucket_alloc;
+    apr_size_t n;
+    apr_status_t rv;
+
+    for (;;) {
+        if (tc->state == TLS_CONN_HELLO || !tc->tls) {
+            if (!tc->acceptor) return APR_SUCCESS;
+            rv = tls_ffi_acceptor_take_tls(tc->acceptor, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        }
+        else {
+            rv = tls_ffi_conn_take_tls(tc->tls, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        }
+        if (rv != APR_SUCCESS || n == 0) {
+            return rv;
+        }
+        APR_BRIGADE_INSERT_TAIL(tc->net_out, apr_bucket_heap_create(tc->buf, n, NULL, ba));
+    }
+}
+
+/* Passes tc->net_out down (with a FLUSH if asked) and empties it. */
+static apr_status_t pass_net_out(tls_conn *tc, int flush)
+{
+    apr_status_t rv;
+
+    if (flush) {
+        APR_BRIGADE_INSERT_TAIL(tc->net_out, apr_bucket_flush_create(tc->c->bucket_alloc));
+    }
+    if (APR_BRIGADE_EMPTY(tc->net_out)) {
+        return APR_SUCCESS;
+    }
+    rv = ap_pass_brigade(tc->out_filter->next, tc->net_out);
+    apr_brigade_cleanup(tc->net_out);
+    return rv;
+}
+
+apr_status_t tls_filter_net_flush(tls_conn *tc)
+{
+    apr_status_t rv = collect_tls(tc);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return pass_net_out(tc, 1);
+}
+
+apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t *fed)
+{
+    apr_status_t rv;
+    int eof = 0;
+
+    *fed = 0;
+    if (APR_BRIGADE_EMPTY(tc->net_in)) {
+        rv = ap_get_brigade(tc->in_filter->next, tc->net_in, AP_MODE_READBYTES, block,
+                            TLS_NET_READ_SIZE);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (APR_BRIGADE_EMPTY(tc->net_in)) {
+            return block == APR_BLOCK_READ ? APR_EOF : APR_EAGAIN;
+        }
+    }
+    while (!APR_BRIGADE_EMPTY(tc->net_in)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(tc->net_in);
+        const char *data;
+        apr_size_t len, consumed = 0;
+
+        if (APR_BUCKET_IS_METADATA(b)) {
+            eof = eof || APR_BUCKET_IS_EOS(b);
+            apr_bucket_delete(b);
+            continue;
+        }
+        rv = apr_bucket_read(b, &data, &len, block);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (len == 0) {
+            apr_bucket_delete(b);
+            continue;
+        }
+        rv = engine_feed(tc, data, len, &consumed);
+        *fed += consumed;
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (consumed < len) {
+            /* the engine is full (plaintext waiting): keep the rest for later */
+            if (consumed > 0) {
+                apr_bucket_split(b, consumed);
+                apr_bucket_delete(b);
+            }
+            break;
+        }
+        apr_bucket_delete(b);
+    }
+    return (*fed == 0 && eof) ? APR_EOF : APR_SUCCESS;
+}
+
+/* --- input ------------------------------------------------------------------------------- */
+
+/* Moves all plaintext the engine has decrypted into tc->plain_in. APR_EOF when the peer's
+ * close_notify was seen and nothing more is there. */
+static apr_status_t drain_plaintext(tls_conn *tc)
+{
+    apr_size_t n;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = tls_ffi_conn_read(tc->tls, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        if (rv != APR_SUCCESS) {
+            return rv == APR_EAGAIN ? APR_SUCCESS : rv;
+        }
+        APR_BRIGADE_INSERT_TAIL(tc->plain_in,
+                                apr_bucket_heap_create(tc->buf, n, NULL, tc->c->bucket_alloc));
+    }
+}
+
+/* Makes sure tc->plain_in holds some plaintext, reading the network as needed. */
+static apr_status_t fill_plain(tls_conn *tc, apr_read_type_e block)
+{
+    apr_status_t rv, frv;
+    apr_size_t fed;
+
+    while (APR_BRIGADE_EMPTY(tc->plain_in)) {
+        if (tc->state != TLS_CONN_OPEN) {
+            return tc->failed ? APR_ECONNABORTED : APR_EOF;
+        }
+        rv = drain_plaintext(tc);
+        if (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            if (rv == APR_EOF) {
+                ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, tc->c,
+                              "TLS0301: client sent close_notify");
+            }
+            return rv;
+        }
+        rv = tls_filter_net_read(tc, block, &fed);
+        /* the engine may have answered (alerts, key updates, tickets): send it now */
+        if (tls_ffi_conn_wants_write(tc->tls)) {
+            frv = tls_filter_net_flush(tc);
+            if (rv == APR_SUCCESS) {
+                rv = frv;
+            }
+        }
+        if (rv == APR_EAGAIN) {
+            return rv;
+        }
+        if (rv == APR_EOF) {
+            ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, tc->c,
+                          "TLS0302: client closed the connection without close_notify");
+            return rv;
+        }
+        if (rv != APR_SUCCESS) {
+            return tls_conn_fail(tc, rv, "reading");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Splits tc->plain_in after `bytes` bytes: the first part stays in plain_in, the rest goes to
+ * tc->tmp. */
+static apr_status_t split_plain(tls_conn *tc, apr_off_t bytes)
+{
+    apr_bucket *e;
+    apr_status_t rv = apr_brigade_partition(tc->plain_in, bytes, &e);
+
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
+        return rv;
+    }
+    apr_brigade_split_ex(tc->plain_in, e, tc->tmp);
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_line(tls_conn *tc, apr_bucket_brigade *bb, apr_read_type_e block)
+{
+    apr_status_t rv;
+    apr_off_t len;
+
+    for (;;) {
+        rv = fill_plain(tc, block);
+        if (rv != APR_SUCCESS) {
+            if (rv == APR_EOF && !APR_BRIGADE_EMPTY(bb)) {
+                return APR_SUCCESS; /* the last line, without LF */
+            }
+            if (rv == APR_EAGAIN && !APR_BRIGADE_EMPTY(bb)) {
+                APR_BRIGADE_PREPEND(tc->plain_in, bb); /* keep the partial line for later */
+            }
+            return rv;
+        }
+        rv = apr_brigade_split_line(bb, tc->plain_in, block, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+            return APR_SUCCESS; /* stopped at the LF or at the limit */
+        }
+        apr_brigade_length(bb, 0, &len);
+        if (len >= HUGE_STRING_LEN) {
+            return APR_SUCCESS;
+        }
+        if (!APR_BRIGADE_EMPTY(bb)) {
+            const char *data;
+            apr_size_t n;
+            apr_bucket *last = APR_BRIGADE_LAST(bb);
+            if (apr_bucket_read(last, &data, &n, APR_BLOCK_READ) == APR_SUCCESS && n > 0
+                && data[n - 1] == APR_ASCII_LF) {
+                return APR_SUCCESS;
+            }
+        }
+    }
+}
+
+static apr_status_t filter_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
+                              apr_read_type_e block, apr_off_t readbytes)
+{
+    tls_conn *tc = f->ctx;
+    apr_bucket *b, *copy;
+    apr_status_t rv;
+
+    if (f->c->aborted) {
+        return APR_ECONNABORTED;
+    }
+    if (tc->state < TLS_CONN_OPEN) {
+        rv = tls_conn_handshake(tc, block);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    switch (mode) {
+    case AP_MODE_INIT:
+        return APR_SUCCESS;
+    case AP_MODE_GETLINE:
+        return read_line(tc, bb, block);
+    case AP_MODE_READBYTES:
+    case AP_MODE_SPECULATIVE:
+    case AP_MODE_EXHAUSTIVE:
+        break;
+    default:
+        return APR_ENOTIMPL;
+    }
+    rv = fill_plain(tc, block);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (mode == AP_MODE_EXHAUSTIVE) {
+        APR_BRIGADE_CONCAT(bb, tc->plain_in);
+        return APR_SUCCESS;
+    }
+    if ((rv = split_plain(tc, readbytes)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (mode == AP_MODE_READBYTES) {
+        APR_BRIGADE_CONCAT(bb, tc->plain_in);
+    }
+    else { /* SPECULATIVE: hand up copies, keep the data */
+        for (b = APR_BRIGADE_FIRST(tc->plain_in); b != APR_BRIGADE_SENTINEL(tc->plain_in);
+             b = APR_BUCKET_NEXT(b)) {
+            apr_bucket_copy(b, &copy);
+            APR_BRIGADE_INSERT_TAIL(bb, copy);
+        }
+    }
+    APR_BRIGADE_CONCAT(tc->plain_in, tc->tmp);
+    return APR_SUCCESS;
+}
+
+/* --- output ------------------------------------------------------------------------------ */
+
+/* Encrypts one data bucket, passing TLS bytes down whenever enough have collected. */
+static apr_status_t write_bucket(tls_conn *tc, apr_bucket *b)
+{
+    const char *data;
+    apr_size_t len, n;
+    apr_off_t pending;
+    apr_status_t rv;
+
+    rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (len > 0) {
+        n = len < TLS_WRITE_CHUNK ? len : TLS_WRITE_CHUNK;
+        rv = tls_ffi_conn_write(tc->tls, data, n);
+        if (rv == APR_SUCCESS) {
+            rv = collect_tls(tc);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        data += n;
+        len -= n;
+        apr_brigade_length(tc->net_out, 0, &pending);
+        if (pending >= TLS_PASS_THRESHOLD && (rv = pass_net_out(tc, 0)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    tls_conn *tc = f->ctx;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (f->c->aborted) {
+        apr_brigade_cleanup(bb);
+        return APR_ECONNABORTED;
+    }
+    if (tc->state < TLS_CONN_OPEN && !tc->failed) {
+        rv = tls_conn_handshake(tc, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(bb);
+            return rv;
+        }
+    }
+    while (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(bb);
+
+        if (APR_BUCKET_IS_METADATA(b)) {
+            int pass = APR_BUCKET_IS_FLUSH(b) || AP_BUCKET_IS_EOC(b);
+            if (AP_BUCKET_IS_EOC(b) && tc->state == TLS_CONN_OPEN) {
+                tls_ffi_conn_close_notify(tc->tls);
+                tc->state = TLS_CONN_CLOSED;
+                ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, tc->c,
+                              "TLS0303: sending close_notify");
+            }
+            if (tc->tls && (rv = collect_tls(tc)) != APR_SUCCESS) {
+                break;
+            }
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(tc->net_out, b);
+            if (pass) {
+                rv = pass_net_out(tc, 0);
+            }
+            continue;
+        }
+        if (tc->state == TLS_CONN_OPEN) {
+            rv = write_bucket(tc, b);
+        }
+        apr_bucket_delete(b); /* after close or failure, data has nowhere to go */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = pass_net_out(tc, 0);
+    }
+    else {
+        apr_brigade_cleanup(bb);
+        apr_brigade_cleanup(tc->net_out);
+        if (TLS_FFI_IS_ERROR(rv)) {
+            rv = tls_conn_fail(tc, rv, "writing");
+        }
+    }
+    return rv;
+}
+
+/* --- registration ------------------------------------------------------------------------ */
+
+void tls_filter_register(apr_pool_t *p)
+{
+    (void)p;
+    /* like mod_ssl: between the HTTP filters and mod_reqtimeout/core */
+    tls_in_handle = ap_register_input_filter("TLS_IN", filter_in, NULL,
+                                             AP_FTYPE_CONNECTION + 5);
+    tls_out_handle = ap_register_output_filter("TLS_OUT", filter_out, NULL,
+                                               AP_FTYPE_CONNECTION + 5);
+}
+
+void tls_filter_add(tls_conn *tc)
+{
+    tc->in_filter = ap_add_input_filter_handle(tls_in_handle, tc, NULL, tc->c);
+    tc->out_filter = ap_add_output_filter_handle(tls_out_handle, tc, NULL, tc->c);
+}

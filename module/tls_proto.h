@@ -1,0 +1,35 @@
+/* tls_proto.h -- protocol versions and cipher suites: names <-> IANA ids.
+ *
+ * Pure lookup code: no httpd state, no rustls. Used by the directive handlers (parse) and
+ * by logging/variables (names). */
+#ifndef TLS_PROTO_H
+#define TLS_PROTO_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <stdint.h>
+
+#define TLS_VERSION_12 0x0303
+#define TLS_VERSION_13 0x0304
+
+/* Parses a TLSProtocol value ("default", "TLSv1.2+", "v1.3+", ...) into the lowest version to
+ * accept. Returns NULL on success, or an error text allocated from p. *warning is set (or NULL)
+ * when the value names a version below what rustls offers and was raised to TLS 1.2. */
+const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t *min_version,
+                                        const char **warning);
+
+/* "TLSv1.2", "TLSv1.3" -- the names mod_ssl uses in SSL_PROTOCOL; "UNKNOWN" otherwise. */
+const char *tls_proto_version_name(uint16_t version);
+
+/* One cipher suite name in any accepted form: IANA name, OpenSSL name, TLS13_ name or
+ * TLS_CIPHER_0xNNNN. Returns 1 and sets *id if the name is known, 0 if not. */
+int tls_proto_suite_id(const char *name, uint16_t *id);
+
+/* Parses a cipher list ("A:B,C D"): appends the ids (uint16_t) to `ids`. Returns NULL or an
+ * error text allocated from p naming the first unknown name. */
+const char *tls_proto_parse_suites(apr_pool_t *p, const char *list, apr_array_header_t *ids);
+
+/* The IANA name of a suite ("TLS_AES_128_GCM_SHA256"), or "TLS_CIPHER_0xNNNN" from p. */
+const char *tls_proto_suite_name(apr_pool_t *p, uint16_t id);
+
+#endif /* TLS_PROTO_H */

@@ -1,0 +1,294 @@
+/* tls_server.c -- which servers serve TLS, and building their rustls configs once. */
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include "tls_server.h"
+#include "tls_cert.h"
+#include "tls_proto.h"
+
+APLOG_USE_MODULE(tls);
+
+const char *tls_server_name(apr_pool_t *p, const server_rec *s)
+{
+    const char *name = s->server_hostname ? s->server_hostname : "(no ServerName)";
+
+    if (!s->is_virtual) {
+        return apr_psprintf(p, "main server %s", name);
+    }
+    return apr_psprintf(p, "virtual host %s:%u (%s:%u)", name, (unsigned)s->port,
+                        s->defn_name ? s->defn_name : "?", s->defn_line_number);
+}
+
+/* Does a TLSEngine address cover this IP and port? A NULL ip stands for "every address". */
+static int engine_covers(const tls_engine_addr *ea, const apr_sockaddr_t *ip, apr_port_t port)
+{
+    const apr_sockaddr_t *a;
+
+    if (ea->port != port) {
+        return 0;
+    }
+    if (!ea->host || !ip) {
+        return 1;
+    }
+    for (a = ea->addrs; a; a = a->next) {
+        if (apr_sockaddr_equal(a, ip)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local)
+{
+    tls_conf_global *g = tls_config_server_get(s)->global;
+    int i;
+
+    for (i = 0; i < g->engine_addrs->nelts; ++i) {
+        if (engine_covers(&APR_ARRAY_IDX(g->engine_addrs, i, tls_engine_addr), local,
+                          local->port)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A vhost address as seen by httpd: a NULL ip for a wildcard, port 0 for "any port". */
+static const apr_sockaddr_t *vhost_ip(const server_addr_rec *sar)
+{
+    return apr_sockaddr_is_wildcard(sar->host_addr) ? NULL : sar->host_addr;
+}
+
+/* A vhost serves TLS when one of its addresses is on a TLSEngine address. */
+static int vhost_is_tls(const server_rec *s, const tls_conf_global *g)
+{
+    const server_addr_rec *sar;
+    int i;
+
+    for (sar = s->addrs; sar; sar = sar->next) {
+        for (i = 0; i < g->engine_addrs->nelts; ++i) {
+            const tls_engine_addr *ea = &APR_ARRAY_IDX(g->engine_addrs, i, tls_engine_addr);
+            if (sar->host_port && sar->host_port != ea->port) {
+                continue;
+            }
+            if (engine_covers(ea, vhost_ip(sar), ea->port)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The main server serves TLS when some connection on a TLSEngine address can reach it, i.e.
+ * when no vhost claims every IP of that address (httpd falls back to the main server). */
+static int main_server_is_tls(server_rec *main, const tls_conf_global *g)
+{
+    const server_rec *s;
+    const server_addr_rec *sar;
+    int i;
+
+    for (i = 0; i < g->engine_addrs->nelts; ++i) {
+        const tls_engine_addr *ea = &APR_ARRAY_IDX(g->engine_addrs, i, tls_engine_addr);
+        int covered = 0;
+        for (s = main->next; s && !covered; s = s->next) {
+            for (sar = s->addrs; sar && !covered; sar = sar->next) {
+                if (sar->host_port && sar->host_port != ea->port) {
+                    continue;
+                }
+                covered = !vhost_ip(sar) || (ea->host && engine_covers(ea, vhost_ip(sar), ea->port));
+            }
+        }
+        if (!covered) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The suites for a vhost: TLSCiphersPrefer first (in its order), then the rest in rustls'
+ * order, without TLSCiphersSuppress and without suites rustls does not implement. */
+static apr_array_header_t *vhost_suites(apr_pool_t *p, const tls_conf_server *sc,
+                                        const apr_array_header_t *supported)
+{
+    apr_array_header_t *out = apr_array_make(p, supported->nelts, sizeof(uint16_t));
+    const apr_array_header_t *lists[2];
+    int l, i, j, k;
+
+    lists[0] = sc->ciphers_prefer;
+    lists[1] = supported;
+    for (l = 0; l < 2; ++l) {
+        for (i = 0; i < lists[l]->nelts; ++i) {
+            uint16_t id = APR_ARRAY_IDX(lists[l], i, uint16_t);
+            int skip = !tls_ffi_suite_version(id);
+            for (j = 0; !skip && j < sc->ciphers_suppress->nelts; ++j) {
+                skip = APR_ARRAY_IDX(sc->ciphers_suppress, j, uint16_t) == id;
+            }
+            for (k = 0; !skip && k < out->nelts; ++k) {
+                skip = APR_ARRAY_IDX(out, k, uint16_t) == id;
+            }
+            if (!skip) {
+                APR_ARRAY_PUSH(out, uint16_t) = id;
+            }
+        }
+    }
+    return out;
+}
+
+/* Checks that each enabled version keeps a suite; fills versions. Returns an error text. */
+static const char *vhost_versions(apr_pool_t *p, server_rec *s, const tls_conf_server *sc,
+                                  const apr_array_header_t *suites, uint16_t *versions, int *n)
+{
+    static const uint16_t ALL[] = { TLS_VERSION_12, TLS_VERSION_13 };
+    int i, j, has;
+
+    *n = 0;
+    for (i = 0; i < 2; ++i) {
+        if (ALL[i] < sc->min_version) {
+            continue;
+        }
+        for (has = 0, j = 0; !has && j < suites->nelts; ++j) {
+            has = tls_ffi_suite_version(APR_ARRAY_IDX(suites, j, uint16_t)) == ALL[i];
+        }
+        if (has) {
+            versions[(*n)++] = ALL[i];
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "TLS0109: %s: TLSCiphersSuppress leaves no cipher suite for %s, which "
+                         "is therefore disabled", tls_server_name(p, s),
+                         tls_proto_version_name(ALL[i]));
+        }
+    }
+    if (*n == 0) {
+        return "TLSCiphersSuppress leaves no cipher suite for the protocol versions that "
+               "TLSProtocol enables";
+    }
+    return NULL;
+}
+
+/* The protocols a vhost may select by ALPN: its `Protocols`, or http/1.1. */
+static apr_array_header_t *vhost_protocols(apr_pool_t *p, server_rec *s)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    apr_array_header_t *protos;
+
+    if (core->protocols && core->protocols->nelts > 0) {
+        return core->protocols;
+    }
+    protos = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(protos, const char *) = "http/1.1";
+    return protos;
+}
+
+static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_conf_server *sc,
+                       tls_cert_registry *reg, const apr_array_header_t *supported)
+{
+    tls_ffi_server_params params;
+    apr_array_header_t *keys, *suites, *protos;
+    uint16_t versions[2];
+    const char *err;
+    int i, rv = OK;
+
+    if (sc->certs->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "TLS0105: %s serves TLS (TLSEngine) but has no TLSCertificate",
+                     tls_server_name(ptemp, s));
+        return !OK;
+    }
+    keys = apr_array_make(ptemp, sc->certs->nelts, sizeof(const tlsr_certified_key *));
+    for (i = 0; i < sc->certs->nelts; ++i) {
+        const tlsr_certified_key **key = apr_array_push(keys);
+        if (tls_cert_get(reg, &APR_ARRAY_IDX(sc->certs, i, tls_cert_spec), s, key)
+            != APR_SUCCESS) {
+            rv = !OK;
+        }
+    }
+    if (rv != OK) {
+        return rv;
+    }
+    suites = vhost_suites(ptemp, sc, supported);
+    memset(&params, 0, sizeof(params));
+    if ((err = vhost_versions(ptemp, s, sc, suites, versions, &params.n_versions))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0106: %s: %s",
+                     tls_server_name(ptemp, s), err);
+        return !OK;
+    }
+    params.versions = versions;
+    params.suites = (const uint16_t *)suites->elts;
+    params.n_suites = suites->nelts;
+    params.ignore_client_order = !sc->honor_client_order;
+    params.keys = (const tlsr_certified_key *const *)keys->elts;
+    params.n_keys = keys->nelts;
+
+    sc->tls = apr_pcalloc(pconf, sizeof(*sc->tls));
+    if (tls_ffi_server_config_build(pconf, &params, &sc->tls->no_alpn, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "TLS0106: %s: cannot set up TLS: %s", tls_server_name(ptemp, s), err);
+        return !OK;
+    }
+    protos = vhost_protocols(ptemp, s);
+    sc->tls->alpn = apr_array_make(pconf, protos->nelts, sizeof(tls_alpn_config));
+    for (i = 0; i < protos->nelts; ++i) {
+        tls_alpn_config *ac = apr_array_push(sc->tls->alpn);
+        ac->protocol = apr_pstrdup(pconf, APR_ARRAY_IDX(protos, i, const char *));
+        if (tls_ffi_server_config_with_alpn(pconf, sc->tls->no_alpn, ac->protocol, &ac->config)
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0106: %s: cannot set up ALPN "
+                         "protocol '%s'", tls_server_name(ptemp, s), ac->protocol);
+            return !OK;
+        }
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "TLS0110: %s: TLS with %d certificate(s), %s and up, %d cipher suites, %s "
+                 "order, %d ALPN protocol(s)", tls_server_name(ptemp, s), keys->nelts,
+                 tls_proto_version_name(versions[0]), suites->nelts,
+                 sc->honor_client_order ? "client's" : "server's", protos->nelts);
+    sc->enabled = 1;
+    return OK;
+}
+
+int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *base)
+{
+    tls_conf_global *g = tls_config_server_get(base)->global;
+    tls_cert_registry *reg = NULL;
+    apr_array_header_t *supported;
+    server_rec *s;
+    int rv = OK;
+
+    (void)plog;
+    for (s = base; s; s = s->next) {
+        tls_config_server_finalize(tls_config_server_get(s));
+    }
+    if (g->engine_addrs->nelts == 0) {
+        return OK;
+    }
+    supported = tls_ffi_supported_suites(ptemp);
+    reg = tls_cert_registry_create(pconf);
+    for (s = base; s; s = s->next) {
+        tls_conf_server *sc = tls_config_server_get(s);
+        int is_tls = s->is_virtual ? vhost_is_tls(s, g) : main_server_is_tls(base, g);
+        if (is_tls && build_vhost(pconf, ptemp, s, sc, reg, supported) != OK) {
+            rv = !OK; /* go on, to report every mistake at once */
+        }
+    }
+    return rv;
+}
+
+const tlsr_server_config *tls_server_config_for(const tls_conf_server *sc, const char *protocol)
+{
+    int i;
+
+    if (!sc->tls) {
+        return NULL;
+    }
+    for (i = 0; protocol && i < sc->tls->alpn->nelts; ++i) {
+        const tls_alpn_config *ac = &APR_ARRAY_IDX(sc->tls->alpn, i, tls_alpn_config);
+        if (!strcmp(ac->protocol, protocol)) {
+            return ac->config;
+        }
+    }
+    return sc->tls->no_alpn;
+}

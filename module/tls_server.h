@@ -1,0 +1,39 @@
+/* tls_server.h -- the TLS virtual hosts: which servers serve TLS, and their rustls configs.
+ *
+ * Runs at check_config (startup, every restart, and `apachectl -t`), so that every mistake
+ * stops `-t` too: finalizes every server's config, decides which servers serve TLS (those
+ * matching a TLSEngine address), loads their certificates and builds each one's immutable
+ * rustls server configs once. Connections only pick among what was built here. */
+#ifndef TLS_SERVER_H
+#define TLS_SERVER_H
+
+#include <httpd.h>
+#include "tls_config.h"
+#include "tls_ffi.h"
+
+/* One rustls config per ALPN protocol the vhost may select, all sharing keys and sessions. */
+typedef struct {
+    const char *protocol;                 /* "h2", "http/1.1", ... */
+    const tlsr_server_config *config;     /* offers exactly this protocol */
+} tls_alpn_config;
+
+/* What a TLS virtual host needs per connection; built once, read-only afterwards. */
+typedef struct tls_vhost_tls {
+    const tlsr_server_config *no_alpn;    /* for clients that offer no protocol we pick */
+    apr_array_header_t *alpn;             /* tls_alpn_config */
+} tls_vhost_tls;
+
+/* The check_config hook. */
+int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                            server_rec *s);
+
+/* Non-zero if mod_tls terminates TLS for connections on this local address. */
+int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local);
+
+/* The rustls config of a TLS vhost for the protocol chosen by ALPN (NULL: none). */
+const tlsr_server_config *tls_server_config_for(const tls_conf_server *sc, const char *protocol);
+
+/* "name:port (file:line)" for messages about a server. */
+const char *tls_server_name(apr_pool_t *p, const server_rec *s);
+
+#endif /* TLS_SERVER_H */
