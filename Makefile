@@ -38,7 +38,7 @@ $(CRATE_LIB): ffi/Cargo.toml ffi/Cargo.lock $(wildcard ffi/src/*.rs)
 $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 	@mkdir -p $(BUILD)
 	$(APXS) -c -o $(BUILD)/mod_tls.la -Iffi/include $(addprefix -Wc$(,),$(CWARN)) \
-	  -Wl,--version-script=module/mod_tls.map -Wl,--exclude-libs,ALL \
+	  -Wl,-Wl$(,)--version-script=module/mod_tls.map \
 	  $(SRC) $(CRATE_LIB) -lpthread -ldl -lm 2>&1 | tee $(BUILD)/compile.log
 	cp $(BUILD)/.libs/mod_tls.so $(MODULE)
 

@@ -2,6 +2,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_connection.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
@@ -18,6 +19,9 @@
 static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     (void)pconf; (void)plog; (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK; /* the first of two startup passes: say it once, on the real one */
+    }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
