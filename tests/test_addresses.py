@@ -1,0 +1,62 @@
+"""TLSEngine ADDRESS:PORT applies to that address only; TLSEngine PORT to every address.
+All of 127.0.0.0/8 is loopback here: 127.0.0.1 and 127.0.0.2 are two local addresses."""
+import http.client
+import socket
+import ssl
+
+import pytest
+
+from conftest import server_fixture
+from harness import clients
+
+A1, A2 = "127.0.0.1", "127.0.0.2"
+
+
+@pytest.fixture(scope="module")
+def server(env):
+    h = env.httpd("addresses")
+    leaf = env.certs.leaf("a.test").pair
+    # port "one": TLS on 127.0.0.1 only, plain HTTP on 127.0.0.2
+    h.listen("one", addrs=(A1, A2), tls=A1)
+    h.vhost("a.test", port="one", addr=A1, certs=[leaf])
+    h.vhost("plain.test", port="one", addr=A2)
+    # port "all": TLSEngine PORT -> TLS on both addresses
+    h.listen("all", addrs=(A1, A2), tls="port")
+    h.vhost("b.test", port="all", certs=[env.certs.leaf("b.test").pair])
+    h.start()
+    yield from server_fixture(h)
+
+
+def _plain_attempt(addr, port):
+    """A plain HTTP request; returns the status, or None when the server did not answer with
+    HTTP (connection closed / reset / not HTTP)."""
+    try:
+        st, _, body = clients.plain_get(port, "/whoami.txt", host="a.test", addr=addr)
+        return st, body
+    except (http.client.HTTPException, ConnectionError, socket.timeout):
+        return None, None
+
+
+def test_tls_on_the_named_address(env, server):
+    r = clients.curl(server.port("one"), "/whoami.txt", "a.test", ca=env.ca, addr=A1)
+    assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+    assert r.peer_cn == "a.test", r
+    st, body = _plain_attempt(A1, server.port("one"))
+    assert st != 200 and body != b"a.test\n", "plain HTTP served on the TLS address"
+
+
+def test_plain_on_the_other_address(env, server):
+    st, body = _plain_attempt(A2, server.port("one"))
+    assert (st, body) == (200, b"plain.test\n")
+    ctx = clients.context(verify=False)
+    with pytest.raises((ssl.SSLError, ConnectionError, socket.timeout)):
+        s = clients.tls_connect(server.port("one"), "a.test", ctx, addr=A2, timeout=10)
+        s.close()
+
+
+@pytest.mark.parametrize("addr", [A1, A2])
+def test_port_only_engine_covers_every_address(env, server, addr):
+    r = clients.curl(server.port("all"), "/whoami.txt", "b.test", ca=env.ca, addr=addr)
+    assert r.rc == 0 and r.status == 200 and r.body == b"b.test\n", r
+    st, body = _plain_attempt(addr, server.port("all"))
+    assert st != 200 and body != b"b.test\n"

@@ -1,0 +1,73 @@
+"""mod_ssl and mod_tls in one server: mod_ssl on one port (SSLEngine on), mod_tls on another
+(TLSEngine), each with its own certificate, both used in the same run."""
+import threading
+
+import pytest
+
+from conftest import server_fixture
+from harness import clients
+
+pytestmark = pytest.mark.tls_only
+
+
+@pytest.fixture(scope="module")
+def server(env):
+    h = env.httpd("coexist", modules=["ssl", "socache_shmcb"],
+                  global_extra='SSLSessionCache "shmcb:@ROOT@/run/ssl_scache(512000)"')
+    h.listen("tls")
+    h.listen("ssl", tls=None)   # not a mod_tls port; mod_ssl serves it
+    h.vhost("a.test", port="tls", certs=[env.certs.leaf("a.test").pair])
+    b = env.certs.leaf("b.test", "rsa")
+    h.vhost("b.test", port="ssl",
+            extra="  SSLEngine on\n  SSLCertificateFile %s\n  SSLCertificateKeyFile %s"
+                  % b.pair)
+    h.start()
+    yield from server_fixture(h)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_each_port_its_certificate(env, server, version):
+    r = clients.curl(server.port("tls"), "/whoami.txt", "a.test", ca=env.ca, tls=version)
+    assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+    assert (r.peer_cn, r.peer_ou) == ("a.test", "ecdsa"), r
+    r = clients.curl(server.port("ssl"), "/whoami.txt", "b.test", ca=env.ca, tls=version)
+    assert r.rc == 0 and r.status == 200 and r.body == b"b.test\n", r
+    assert (r.peer_cn, r.peer_ou) == ("b.test", "rsa"), r
+
+
+def test_engines_are_told_apart(env, server):
+    """An unknown SNI: mod_tls (strict by default) refuses it, mod_ssl serves its default."""
+    r = clients.s_client(server.port("tls"), "unknown.test", ca=env.ca)
+    assert not r.established and "unrecognized name" in r.stderr, r
+    r = clients.s_client(server.port("ssl"), "unknown.test", ca=env.ca)
+    assert r.established and r.peer_cn == "b.test", r
+
+
+def test_both_in_parallel(env, server):
+    failures = []
+
+    def worker(port, host, n=15):
+        c = clients.HTTPSConnection(host, port, clients.context(env.ca))
+        try:
+            for i in range(n):
+                path = "/data/100k.bin" if i % 3 == 0 else "/whoami.txt"
+                c.request("GET", path)
+                r = c.getresponse()
+                body = r.read()
+                want = env.data["100k.bin"] if i % 3 == 0 else (host + "\n").encode()
+                if r.status != 200 or body != want:
+                    failures.append((host, i, r.status, len(body)))
+            if c.connects != 1:
+                failures.append((host, "reconnected", c.connects))
+        except Exception as e:  # noqa: BLE001 - every failure counts
+            failures.append((host, repr(e)))
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(server.port(k), h))
+               for k, h in (("tls", "a.test"), ("ssl", "b.test")) * 5]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
