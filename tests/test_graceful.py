@@ -1,0 +1,64 @@
+"""Graceful restarts (SIGUSR1) while clients keep requesting: no request fails, and the server
+answers afterwards. A client may reconnect when the server closes an idle keep-alive
+connection; an error response or a truncated body is a failure."""
+import threading
+import time
+
+import pytest
+
+from conftest import running
+from harness import clients, load
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_graceful_restart_under_load(env, mpm):
+    h = env.httpd("graceful-" + mpm, mpm=mpm)
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair, env.certs.leaf("a.test", "rsa").pair])
+    h.vhost("b.test", certs=[env.certs.leaf("b.test").pair])
+    expected = {"/whoami.txt": b"a.test\n", "/data/1m.bin": env.data["1m.bin"],
+                "/data/100k.bin": env.data["100k.bin"]}
+    with running(h):
+        stats = load.Stats()
+        stop = threading.Event()
+        ctx = clients.context(env.ca)
+        ctx12 = clients.context(env.ca, tls="1.2")
+        targets = [
+            (load.keepalive_client, ("ka", h.port(), "a.test", ctx, ["/whoami.txt"], expected,
+                                     stats, None, stop, True)),
+            (load.keepalive_client, ("ka12", h.port(), "a.test", ctx12,
+                                     ["/whoami.txt", "/data/100k.bin"], expected, stats, None,
+                                     stop, True)),
+            (load.fresh_client, ("fresh", h.port(), "a.test", ctx, ["/whoami.txt"], expected,
+                                 stats, None, stop)),
+            (load.fresh_client, ("big", h.port(), "a.test", ctx, ["/data/1m.bin"], expected,
+                                 stats, None, stop)),
+        ]
+        threads = [threading.Thread(target=f, args=a, daemon=True) for f, a in targets]
+        for t in threads:
+            t.start()
+        restarts = []
+        try:
+            time.sleep(0.5)
+            for _ in range(3):
+                h.graceful()
+                restarts.append(time.monotonic())
+                time.sleep(0.7)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        assert not any(t.is_alive() for t in threads), "clients hung"
+        assert not stats.failures, stats.failures[:20]
+        # the clients were busy across every restart
+        for t0 in restarts:
+            assert any(t > t0 for t in stats.done_at), "no request completed after a restart"
+        assert stats.ok > 20
+        print("requests ok: %d, idle-close retries: %d" % (stats.ok, stats.retries))
+        # three new generations
+        assert h.error_log().count("resuming normal operations") >= 4
+        # and the server answers afterwards, with the right certificates
+        for host in ("a.test", "b.test"):
+            r = clients.curl(h.port(), "/whoami.txt", host, ca=env.ca)
+            assert r.rc == 0 and r.status == 200 and r.body == (host + "\n").encode(), r
+            assert r.peer_cn == host
