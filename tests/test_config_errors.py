@@ -18,7 +18,7 @@ def _tls_case(env, h, vhost_kw=None, global_extra="", tls_extra="", port_tls="ad
     h.global_extra = global_extra
 
 
-def _assert_refused(h, must_contain):
+def _assert_refused(h, must_contain, module_directives=True):
     """-t and start both fail and their output contains every string in must_contain."""
     results = {"apache2 -t": h.configtest()}
     res = h.start(check=False)
@@ -27,9 +27,10 @@ def _assert_refused(h, must_contain):
     results["apache2 -k start"] = res
     for what, r in results.items():
         assert not r.ok and r.returncode != 0, "%s did not fail: %r" % (what, r)
-        # the module is loaded and knows its directives (else any name would "match")
-        assert "Invalid command" not in r.output, r
-        assert "Can't locate API module" not in r.output, r
+        if module_directives:
+            # the module is loaded and knows its directives (else any name would "match")
+            assert "Invalid command" not in r.output, r
+            assert "Can't locate API module" not in r.output, r
         for s in must_contain:
             if isinstance(s, tuple):     # any of these
                 assert any(x in r.output for x in s), \
@@ -258,4 +259,4 @@ def test_harness_reports_startup_failure(env):
     h.listen("https")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair],
             extra="  NoSuchDirectiveHere on")
-    _assert_refused(h, ["NoSuchDirectiveHere", h.conf_path])
+    _assert_refused(h, ["NoSuchDirectiveHere", h.conf_path], module_directives=False)
