@@ -1,6 +1,9 @@
 //! The acceptor: reads a ClientHello before the host chooses a config (by SNI, ALPN, ...).
 
-use crate::status::{alert_for, alert_record, Failure, ALERT_DECODE_ERROR, ALERT_PROTOCOL_VERSION};
+use crate::status::{
+    alert_for, alert_record, status_of, Failure, ALERT_DECODE_ERROR, ALERT_HANDSHAKE_FAILURE,
+    ALERT_PROTOCOL_VERSION,
+};
 use crate::*;
 use rustls::server::{Accepted, Acceptor, ClientHello};
 use std::mem;
@@ -15,7 +18,7 @@ const MIN_RECORD: usize = 6;
 
 enum State {
     /// Waiting for the complete ClientHello.
-    Reading(Acceptor),
+    Reading(Box<Acceptor>),
     Accepted(Box<Accepted>),
     /// The handshake failed with this status (message in last_error); an alert may be queued.
     Failed(tlsr_status),
@@ -65,7 +68,7 @@ pub struct tlsr_acceptor {
 impl tlsr_acceptor {
     fn new() -> Self {
         tlsr_acceptor {
-            state: State::Reading(Acceptor::default()),
+            state: State::Reading(Box::default()),
             hello: None,
             head: Vec::with_capacity(HEAD_LEN),
             fed: 0,
@@ -108,25 +111,27 @@ impl tlsr_acceptor {
 
     /// Ends the handshake after a rustls error, which dropped the alert it had queued.
     fn fail_tls(&mut self, err: &rustls::Error) -> Failure {
-        let mut failure = Failure::from(err);
-        let mut alert = alert_for(err);
-        // A pre-TLS 1.2 client fails on something else first (it sends no signature
-        // algorithms): tell the administrator what the real problem is.
-        if let (rustls::Error::PeerIncompatibleError(_), Some(version)) =
-            (err, self.client_version())
-        {
-            if version < 0x0303 {
-                failure = Failure::new(
+        self.fail(Failure::from(err), alert_for(err))
+    }
+
+    /// A pre-TLS 1.2 client fails accept() on something else first: rustls finds no signature
+    /// algorithms, or (without any extension) calls the ClientHello corrupt. The failure that
+    /// tells the administrator what the real problem is.
+    fn old_client(&self, err: &rustls::Error) -> Option<Failure> {
+        let version = self.client_version().filter(|&v| v < 0x0303)?;
+        match err {
+            rustls::Error::PeerIncompatibleError(_)
+            | rustls::Error::CorruptMessagePayload(rustls::ContentType::Handshake) => {
+                Some(Failure::new(
                     TLSR_NO_SHARED_VERSION,
                     format!(
                         "the client supports only {} (TLS 1.2 or newer is required)",
                         version_name(version)
                     ),
-                );
-                alert = Some(ALERT_PROTOCOL_VERSION);
+                ))
             }
+            _ => None,
         }
-        self.fail(failure, alert)
     }
 
     /// The legacy_version of the ClientHello, if the first record holds its beginning.
@@ -185,13 +190,18 @@ impl tlsr_acceptor {
                     self.state = State::Accepted(Box::new(accepted));
                     return Ok(());
                 }
-                Err(err) => return Err(self.fail_tls(&err)),
+                Err(err) => {
+                    return Err(match self.old_client(&err) {
+                        Some(failure) => self.fail(failure, Some(ALERT_PROTOCOL_VERSION)),
+                        None => self.fail_tls(&err),
+                    })
+                }
             }
         }
         Err(Failure::new(TLSR_WOULD_BLOCK, ""))
     }
 
-    fn into_conn(&mut self, config: Arc<rustls::ServerConfig>) -> Result<tlsr_conn, Failure> {
+    fn connect(&mut self, config: &tlsr_server_config) -> Result<tlsr_conn, Failure> {
         let accepted = match mem::replace(&mut self.state, State::Spent) {
             State::Accepted(accepted) => accepted,
             other => {
@@ -199,7 +209,7 @@ impl tlsr_acceptor {
                 return Err(self.state_error());
             }
         };
-        match accepted.into_connection(config) {
+        match accepted.into_connection(Arc::clone(&config.rustls)) {
             Ok(tls) => {
                 let mut conn = tlsr_conn::new(tls);
                 match conn.process() {
@@ -211,7 +221,23 @@ impl tlsr_acceptor {
                     }
                 }
             }
-            Err(err) => Err(self.fail_tls(&err)),
+            Err(err) => {
+                let offered = self
+                    .hello
+                    .as_ref()
+                    .map_or(&[][..], |h| &h.cipher_suites[..]);
+                let common_suite = offered.iter().any(|id| config.suites.contains(id));
+                if status_of(&err) == TLSR_NO_SUITABLE_CERT && !common_suite {
+                    // rustls narrowed the client's signature schemes by the common suites
+                    // (none), so the resolver found no key: the real problem is the suites.
+                    let failure = Failure::new(
+                        TLSR_NO_SHARED_CIPHER,
+                        "no cipher suite in common with the client",
+                    );
+                    return Err(self.fail(failure, Some(ALERT_HANDSHAKE_FAILURE)));
+                }
+                Err(self.fail_tls(&err))
+            }
         }
     }
 
@@ -383,9 +409,9 @@ pub extern "C" fn tlsr_acceptor_into_conn(
 ) -> tlsr_status {
     guard(|| {
         let acceptor = try_mut(acceptor)?;
-        let config = arc_clone(config)?;
+        let config = try_ref(config)?;
         let out = try_mut(out)?;
-        let conn = acceptor.into_conn(config).map_err(|f| acceptor.record(f))?;
+        let conn = acceptor.connect(config).map_err(|f| acceptor.record(f))?;
         *out = box_into_raw(conn);
         Ok(())
     })

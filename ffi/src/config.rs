@@ -11,9 +11,14 @@ use rustls::{ServerConfig, SupportedCipherSuite, SupportedProtocolVersion, ALL_C
 use std::os::raw::{c_char, c_int, c_void};
 use std::sync::Arc;
 
-/// tlsr.h `tlsr_server_config`: rustls' own config, shared as an `Arc`.
+/// tlsr.h `tlsr_server_config`: shared and immutable, handed out as an `Arc`.
 #[allow(non_camel_case_types)]
-pub type tlsr_server_config = ServerConfig;
+pub struct tlsr_server_config {
+    pub(crate) rustls: Arc<ServerConfig>,
+    /// The enabled cipher suites' ids. rustls does not expose them, and reports a client with
+    /// no suite in common as one for which no certificate fits: acceptor.rs tells them apart.
+    pub(crate) suites: Vec<u16>,
+}
 
 const TLS12: u16 = 0x0303;
 const TLS13: u16 = 0x0304;
@@ -102,7 +107,7 @@ impl Default for tlsr_server_config_builder {
 }
 
 impl tlsr_server_config_builder {
-    fn build(self) -> Result<ServerConfig, Failure> {
+    fn build(self) -> Result<tlsr_server_config, Failure> {
         if self.keys.is_empty() {
             return Err(Failure::new(
                 TLSR_NO_CERTIFICATE,
@@ -150,7 +155,11 @@ impl tlsr_server_config_builder {
             None if self.cache_size == 0 => Arc::new(NoServerSessionStorage {}),
             None => ServerSessionMemoryCache::new(self.cache_size),
         };
-        Ok(config)
+        let suites = suites.iter().map(|s| s.suite().get_u16()).collect();
+        Ok(tlsr_server_config {
+            rustls: Arc::new(config),
+            suites,
+        })
     }
 }
 
@@ -354,8 +363,12 @@ pub extern "C" fn tlsr_server_config_with_alpn(
             0 => Vec::new(),
             _ => vec![alpn_id(proto, proto_len)?],
         };
-        let mut config = base.clone();
+        let mut config = ServerConfig::clone(&base.rustls);
         config.alpn_protocols = alpn;
+        let config = tlsr_server_config {
+            rustls: Arc::new(config),
+            suites: base.suites.clone(),
+        };
         *out = Arc::into_raw(Arc::new(config));
         Ok(())
     })
