@@ -63,7 +63,8 @@ def keepalive_client(tag, port, host, ctx, paths, expected, stats, count=None, s
             except CLOSED as e:
                 c.close()
                 if not (allow_idle_close_retry and reused):
-                    stats.fail((tag, path, "fresh connection failed: %r" % e))
+                    stats.fail((tag, path, "%s connection failed: %r"
+                                % ("reused" if reused else "fresh", e)))
                     continue
                 with stats.lock:
                     stats.retries += 1
