@@ -18,13 +18,14 @@
 
 static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog; (void)ptemp;
+    (void)pconf; (void)plog;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK; /* the first of two startup passes: say it once, on the real one */
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
+    tls_server_report(ptemp, s);
     return OK;
 }
 
@@ -38,6 +39,7 @@ static void tls_hooks(apr_pool_t *pool)
 
     ap_hook_pre_connection(tls_conn_pre_connection, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_process_connection(tls_conn_process_connection, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_post_read_request(tls_conn_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     tls_filter_register(pool);
 
     ap_hook_ssl_conn_is_ssl(tls_vars_conn_is_ssl, NULL, NULL, APR_HOOK_MIDDLE);

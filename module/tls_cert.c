@@ -70,7 +70,7 @@ static const char *read_file(apr_pool_t *p, const char *what, const char *path,
     return NULL;
 }
 
-static void warn_validity(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key)
+void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key)
 {
     apr_time_t not_before, not_after, now = apr_time_now();
     char date[APR_RFC822_DATE_LEN];
@@ -122,7 +122,6 @@ apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, ser
                      spec->defined_at);
         return rv;
     }
-    warn_validity(s, spec, *key);
     apr_hash_set(reg->keys, id, APR_HASH_KEY_STRING, *key);
     return APR_SUCCESS;
 }

@@ -16,8 +16,11 @@ tls_cert_registry *tls_cert_registry_create(apr_pool_t *p);
 
 /* The certified key for spec, loading it on first use. On failure logs why at EMERG on s
  * (naming TLSCertificate, the file(s) and where the directive is) and returns an error.
- * A certificate outside its validity period is loaded, with a warning. */
+ * A certificate outside its validity period loads (see tls_cert_report). */
 apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, server_rec *s,
                           const tlsr_certified_key **key);
+
+/* Warns on s if the certificate has expired or is not valid yet. */
+void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key);
 
 #endif /* TLS_CERT_H */

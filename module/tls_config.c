@@ -7,7 +7,6 @@
 
 #include "tls_config.h"
 #include "tls_proto.h"
-#include "tls_ffi.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -121,7 +120,7 @@ static const char *set_engine(cmd_parms *cmd, void *dc, const char *arg)
         a->host = host;
         rv = apr_sockaddr_info_get(&a->addrs, host, APR_UNSPEC, port, 0, cmd->pool);
         if (rv != APR_SUCCESS) {
-            return cmd_error(cmd, apr_psprintf(cmd->pool, "cannot resolve address '%s'", host));
+            return cmd_error(cmd, apr_psprintf(cmd->pool, "cannot resolve the host of '%s'", arg));
         }
     }
     return NULL;
@@ -180,45 +179,32 @@ static const char *set_certificate(cmd_parms *cmd, void *dc, const char *cert, c
 static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
 {
     tls_conf_server *sc = tls_config_server_get(cmd->server);
-    const char *err, *warning;
+    const char *err;
     uint16_t v;
 
     (void)dc;
     if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
         return err;
     }
-    if ((err = tls_proto_parse_min_version(cmd->pool, arg, &v, &warning))) {
+    if ((err = tls_proto_parse_min_version(cmd->pool, arg, &v))) {
         return cmd_error(cmd, err);
-    }
-    if (warning) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                     "TLS0101: TLSProtocol: %s (%s)", warning, defined_at(cmd));
     }
     sc->min_version = v;
     return NULL;
 }
 
-/* Parses a suite list into *ids (appending to what earlier lines of the same context gave)
- * and warns once about suites that rustls does not implement. */
+/* Parses a suite list into *ids, appending to what earlier lines of the same context gave.
+ * Suites rustls does not implement are kept here and reported at startup (tls_server.c). */
 static const char *set_suites(cmd_parms *cmd, apr_array_header_t **ids, const char *arg)
 {
     apr_array_header_t *parsed = apr_array_make(cmd->pool, 8, sizeof(uint16_t));
     const char *err;
-    int i;
 
     if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
         return err;
     }
     if ((err = tls_proto_parse_suites(cmd->pool, arg, parsed))) {
         return cmd_error(cmd, err);
-    }
-    for (i = 0; i < parsed->nelts; ++i) {
-        uint16_t id = APR_ARRAY_IDX(parsed, i, uint16_t);
-        if (!tls_ffi_suite_version(id)) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                         "TLS0102: %s: cipher suite %s is not implemented by rustls, ignored (%s)",
-                         cmd->cmd->name, tls_proto_suite_name(cmd->pool, id), defined_at(cmd));
-        }
     }
     if (!*ids) {
         *ids = parsed;
@@ -241,7 +227,22 @@ static const char *set_ciphers_suppress(cmd_parms *cmd, void *dc, const char *ar
     return set_suites(cmd, &tls_config_server_get(cmd->server)->ciphers_suppress, arg);
 }
 
-static const char *set_honor_client_order(cmd_parms *cmd, void *dc, int flag)
+/* on|off, strictly: httpd's FLAG would silently ignore further arguments. */
+static const char *flag_arg(cmd_parms *cmd, const char *arg, int *flag)
+{
+    if (!strcasecmp(arg, "on")) {
+        *flag = 1;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        *flag = 0;
+    }
+    else {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'on' nor 'off'", arg));
+    }
+    return NULL;
+}
+
+static const char *set_honor_client_order(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err;
 
@@ -249,21 +250,18 @@ static const char *set_honor_client_order(cmd_parms *cmd, void *dc, int flag)
     if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
         return err;
     }
-    tls_config_server_get(cmd->server)->honor_client_order = flag;
-    return NULL;
+    return flag_arg(cmd, arg, &tls_config_server_get(cmd->server)->honor_client_order);
 }
 
-static const char *set_strict_sni(cmd_parms *cmd, void *dc, int flag)
+static const char *set_strict_sni(cmd_parms *cmd, void *dc, const char *arg)
 {
-    tls_conf_global *g = tls_config_server_get(cmd->server)->global;
     const char *err;
 
     (void)dc;
     if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
         return err;
     }
-    g->strict_sni = flag;
-    return NULL;
+    return flag_arg(cmd, arg, &tls_config_server_get(cmd->server)->global->strict_sni);
 }
 
 const command_rec tls_conf_cmds[] = {
@@ -277,9 +275,9 @@ const command_rec tls_conf_cmds[] = {
                      "cipher suites to prefer, in order"),
     AP_INIT_RAW_ARGS("TLSCiphersSuppress", set_ciphers_suppress, NULL, RSRC_CONF,
                      "cipher suites never to use"),
-    AP_INIT_FLAG("TLSHonorClientOrder", set_honor_client_order, NULL, RSRC_CONF,
-                 "on: use the client's cipher preference (default); off: the server's"),
-    AP_INIT_FLAG("TLSStrictSNI", set_strict_sni, NULL, RSRC_CONF,
-                 "on: refuse handshakes whose server name matches no virtual host (default)"),
+    AP_INIT_TAKE1("TLSHonorClientOrder", set_honor_client_order, NULL, RSRC_CONF,
+                  "on: use the client's cipher preference (default); off: the server's"),
+    AP_INIT_TAKE1("TLSStrictSNI", set_strict_sni, NULL, RSRC_CONF,
+                  "on: refuse handshakes whose server name matches no virtual host (default)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL)
 };

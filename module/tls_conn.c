@@ -27,7 +27,9 @@ tls_conn *tls_conn_get(conn_rec *c)
 
 /* --- failures ------------------------------------------------------------------------------ */
 
-/* A failure's cause in words, and whether the client caused it (logged at INFO) or we did. */
+/* A failure's cause in words, and whether the client caused it (logged at INFO) or we did:
+ * TLS errors from the peer and anything the network reports are the client's side; misuse of
+ * the crate and our own setup failures (APR_EGENERAL) are ours. */
 static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
 {
     apr_pool_t *p = tc->c->pool;
@@ -35,6 +37,7 @@ static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
 
     *by_client = 1;
     if (TLS_FFI_IS_ERROR(rv)) {
+        *by_client = (rv - TLS_FFI_ERROR(0)) >= 300;
         if (tc->tls) {
             detail = tls_ffi_conn_error(tc->tls, p);
         }
@@ -49,12 +52,11 @@ static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
     if (rv == APR_EOF) {
         return "the client closed the connection";
     }
-    if (APR_STATUS_IS_ECONNRESET(rv) || APR_STATUS_IS_ECONNABORTED(rv)
-        || APR_STATUS_IS_EPIPE(rv)) {
-        return apr_psprintf(p, "connection lost (%s)", tls_ffi_strerror(p, rv));
+    if (rv == APR_EGENERAL) {
+        *by_client = 0;
+        return "internal error";
     }
-    *by_client = 0;
-    return tls_ffi_strerror(p, rv);
+    return apr_psprintf(p, "connection lost (%s)", tls_ffi_strerror(p, rv));
 }
 
 apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
@@ -317,6 +319,20 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
     ap_set_module_config(c->conn_config, &tls_module, tc);
     tls_filter_add(tc);
     return OK;
+}
+
+int tls_conn_post_read_request(request_rec *r)
+{
+    tls_conn *tc = tls_conn_get(r->connection);
+
+    if (!tc || !tc->sni || !tc->server || tls_server_compatible(tc->server, r->server)) {
+        return DECLINED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "TLS0209: request for host '%s' on a connection for server name '%s': their "
+                  "virtual hosts differ in TLS settings (421 Misdirected Request)",
+                  r->hostname ? r->hostname : "", tc->sni);
+    return HTTP_MISDIRECTED_REQUEST;
 }
 
 int tls_conn_process_connection(conn_rec *c)

@@ -55,6 +55,10 @@ int tls_conn_pre_connection(conn_rec *c, void *csd);
  * can switch the connection to h2. */
 int tls_conn_process_connection(conn_rec *c);
 
+/* post_read_request: 421 when the request's Host selects a vhost whose TLS settings differ
+ * from those of the vhost the client's SNI selected. */
+int tls_conn_post_read_request(request_rec *r);
+
 /* Drives the handshake as far as the network allows: APR_SUCCESS once OPEN, APR_EAGAIN when
  * a non-blocking read found nothing, or an error after which the connection is CLOSED. */
 apr_status_t tls_conn_handshake(tls_conn *tc, apr_read_type_e block);

@@ -89,6 +89,13 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
     if (APR_BRIGADE_EMPTY(tc->net_in)) {
         rv = ap_get_brigade(tc->in_filter->next, tc->net_in, AP_MODE_READBYTES, block,
                             TLS_NET_READ_SIZE);
+        if (APLOGctrace2(tc->c)) {
+            apr_off_t len = 0;
+            apr_brigade_length(tc->net_in, 0, &len);
+            ap_log_cerror(APLOG_MARK, APLOG_TRACE2, rv, tc->c,
+                          "TLS0305: read %" APR_OFF_T_FMT " TLS bytes from the network (%s)",
+                          len, block == APR_BLOCK_READ ? "blocking" : "non-blocking");
+        }
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -151,18 +158,33 @@ static apr_status_t drain_plaintext(tls_conn *tc)
     }
 }
 
+/* Whether tc->plain_in holds no bytes. Drops empty buckets on the way: splitting a line at the
+ * end of a bucket leaves one, and a brigade of empty buckets must not look like data (httpd's
+ * keep-alive check would then wait for a request instead of flushing the response). */
+static int plain_empty(tls_conn *tc)
+{
+    while (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+        apr_bucket *b = APR_BRIGADE_FIRST(tc->plain_in);
+        if (b->length != 0) {
+            return 0;
+        }
+        apr_bucket_delete(b);
+    }
+    return 1;
+}
+
 /* Makes sure tc->plain_in holds some plaintext, reading the network as needed. */
 static apr_status_t fill_plain(tls_conn *tc, apr_read_type_e block)
 {
     apr_status_t rv, frv;
     apr_size_t fed;
 
-    while (APR_BRIGADE_EMPTY(tc->plain_in)) {
+    while (plain_empty(tc)) {
         if (tc->state != TLS_CONN_OPEN) {
             return tc->failed ? APR_ECONNABORTED : APR_EOF;
         }
         rv = drain_plaintext(tc);
-        if (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+        if (!plain_empty(tc)) {
             break;
         }
         if (rv != APR_SUCCESS) {
@@ -229,7 +251,7 @@ static apr_status_t read_line(tls_conn *tc, apr_bucket_brigade *bb, apr_read_typ
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (!APR_BRIGADE_EMPTY(tc->plain_in)) {
+        if (!plain_empty(tc)) {
             return APR_SUCCESS; /* stopped at the LF or at the limit */
         }
         apr_brigade_length(bb, 0, &len);
@@ -248,16 +270,36 @@ static apr_status_t read_line(tls_conn *tc, apr_bucket_brigade *bb, apr_read_typ
     }
 }
 
+static apr_status_t filter_in_modes(tls_conn *tc, apr_bucket_brigade *bb, ap_input_mode_t mode,
+                                    apr_read_type_e block, apr_off_t readbytes);
+
 static apr_status_t filter_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
                               apr_read_type_e block, apr_off_t readbytes)
 {
     tls_conn *tc = f->ctx;
-    apr_bucket *b, *copy;
     apr_status_t rv;
+    apr_off_t len = 0;
 
     if (f->c->aborted) {
         return APR_ECONNABORTED;
     }
+    rv = filter_in_modes(tc, bb, mode, block, readbytes);
+    if (APLOGctrace2(f->c)) {
+        apr_brigade_length(bb, 0, &len);
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE2, rv, f->c,
+                      "TLS0304: input mode %d, %s, %" APR_OFF_T_FMT " bytes asked: %"
+                      APR_OFF_T_FMT " returned", (int)mode,
+                      block == APR_BLOCK_READ ? "blocking" : "non-blocking", readbytes, len);
+    }
+    return rv;
+}
+
+static apr_status_t filter_in_modes(tls_conn *tc, apr_bucket_brigade *bb, ap_input_mode_t mode,
+                                    apr_read_type_e block, apr_off_t readbytes)
+{
+    apr_bucket *b, *copy;
+    apr_status_t rv;
+
     if (tc->state < TLS_CONN_OPEN) {
         rv = tls_conn_handshake(tc, block);
         if (rv != APR_SUCCESS) {

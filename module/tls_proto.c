@@ -84,30 +84,23 @@ static const tls_suite_name SUITES[] = {
 
 #define N_SUITES (sizeof(SUITES) / sizeof(SUITES[0]))
 
-const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t *min_version,
-                                        const char **warning)
+const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t *min_version)
 {
     static const struct {
         const char *name;
         uint16_t min;
-        int below_rustls; /* names a version rustls does not have */
     } VERSIONS[] = {
-        { "default", TLS_VERSION_12, 0 },
-        { "TLSv1.2+", TLS_VERSION_12, 0 }, { "v1.2+", TLS_VERSION_12, 0 },
-        { "TLSv1.3+", TLS_VERSION_13, 0 }, { "v1.3+", TLS_VERSION_13, 0 },
-        { "TLSv1.0+", TLS_VERSION_12, 1 }, { "v1.0+", TLS_VERSION_12, 1 },
-        { "TLSv1.1+", TLS_VERSION_12, 1 }, { "v1.1+", TLS_VERSION_12, 1 },
+        { "default", TLS_VERSION_12 },
+        { "TLSv1.2+", TLS_VERSION_12 }, { "v1.2+", TLS_VERSION_12 },
+        { "TLSv1.3+", TLS_VERSION_13 }, { "v1.3+", TLS_VERSION_13 },
+        { "TLSv1.0+", TLS_VERSION_10 }, { "v1.0+", TLS_VERSION_10 },
+        { "TLSv1.1+", TLS_VERSION_11 }, { "v1.1+", TLS_VERSION_11 },
     };
     size_t i;
 
-    *warning = NULL;
     for (i = 0; i < sizeof(VERSIONS) / sizeof(VERSIONS[0]); ++i) {
         if (!strcasecmp(arg, VERSIONS[i].name)) {
             *min_version = VERSIONS[i].min;
-            if (VERSIONS[i].below_rustls) {
-                *warning = apr_psprintf(p, "'%s': rustls implements no TLS version below 1.2, "
-                                        "using TLSv1.2+", arg);
-            }
             return NULL;
         }
     }
@@ -118,6 +111,8 @@ const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t
 const char *tls_proto_version_name(uint16_t version)
 {
     switch (version) {
+    case TLS_VERSION_10: return "TLSv1";
+    case TLS_VERSION_11: return "TLSv1.1";
     case TLS_VERSION_12: return "TLSv1.2";
     case TLS_VERSION_13: return "TLSv1.3";
     default: return "UNKNOWN";

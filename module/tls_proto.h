@@ -12,13 +12,15 @@
 #define TLS_VERSION_12 0x0303
 #define TLS_VERSION_13 0x0304
 
-/* Parses a TLSProtocol value ("default", "TLSv1.2+", "v1.3+", ...) into the lowest version to
- * accept. Returns NULL on success, or an error text allocated from p. *warning is set (or NULL)
- * when the value names a version below what rustls offers and was raised to TLS 1.2. */
-const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t *min_version,
-                                        const char **warning);
+#define TLS_VERSION_10 0x0301
+#define TLS_VERSION_11 0x0302
 
-/* "TLSv1.2", "TLSv1.3" -- the names mod_ssl uses in SSL_PROTOCOL; "UNKNOWN" otherwise. */
+/* Parses a TLSProtocol value ("default", "TLSv1.2+", "v1.3+", "TLSv1.0+", ...) into the lowest
+ * version to accept, as written (TLS 1.0 and 1.1 included: rustls starts at 1.2, which the
+ * server setup applies and reports). Returns NULL, or an error text allocated from p. */
+const char *tls_proto_parse_min_version(apr_pool_t *p, const char *arg, uint16_t *min_version);
+
+/* "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3" -- mod_ssl's names in SSL_PROTOCOL; else "UNKNOWN". */
 const char *tls_proto_version_name(uint16_t version);
 
 /* One cipher suite name in any accepted form: IANA name, OpenSSL name, TLS13_ name or

@@ -1,5 +1,6 @@
 /* tls_server.c -- which servers serve TLS, and building their rustls configs once. */
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
@@ -136,29 +137,31 @@ static apr_array_header_t *vhost_suites(apr_pool_t *p, const tls_conf_server *sc
     return out;
 }
 
-/* Checks that each enabled version keeps a suite; fills versions. Returns an error text. */
-static const char *vhost_versions(apr_pool_t *p, server_rec *s, const tls_conf_server *sc,
-                                  const apr_array_header_t *suites, uint16_t *versions, int *n)
+/* The versions rustls implements from TLSProtocol's minimum on. */
+static const uint16_t RUSTLS_VERSIONS[] = { TLS_VERSION_12, TLS_VERSION_13 };
+
+static int has_suite_for(const apr_array_header_t *suites, uint16_t version)
 {
-    static const uint16_t ALL[] = { TLS_VERSION_12, TLS_VERSION_13 };
-    int i, j, has;
+    int i;
+
+    for (i = 0; i < suites->nelts; ++i) {
+        if (tls_ffi_suite_version(APR_ARRAY_IDX(suites, i, uint16_t)) == version) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The versions to enable: from TLSProtocol's minimum on, those that keep a suite. */
+static const char *vhost_versions(const tls_conf_server *sc, const apr_array_header_t *suites,
+                                  uint16_t *versions, int *n)
+{
+    int i;
 
     *n = 0;
     for (i = 0; i < 2; ++i) {
-        if (ALL[i] < sc->min_version) {
-            continue;
-        }
-        for (has = 0, j = 0; !has && j < suites->nelts; ++j) {
-            has = tls_ffi_suite_version(APR_ARRAY_IDX(suites, j, uint16_t)) == ALL[i];
-        }
-        if (has) {
-            versions[(*n)++] = ALL[i];
-        }
-        else {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "TLS0109: %s: TLSCiphersSuppress leaves no cipher suite for %s, which "
-                         "is therefore disabled", tls_server_name(p, s),
-                         tls_proto_version_name(ALL[i]));
+        if (RUSTLS_VERSIONS[i] >= sc->min_version && has_suite_for(suites, RUSTLS_VERSIONS[i])) {
+            versions[(*n)++] = RUSTLS_VERSIONS[i];
         }
     }
     if (*n == 0) {
@@ -186,8 +189,8 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
                        tls_cert_registry *reg, const apr_array_header_t *supported)
 {
     tls_ffi_server_params params;
-    apr_array_header_t *keys, *suites, *protos;
-    uint16_t versions[2];
+    apr_array_header_t *keys, *protos;
+    tls_vhost_tls *tls;
     const char *err;
     int i, rv = OK;
 
@@ -197,7 +200,7 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
                      tls_server_name(ptemp, s));
         return !OK;
     }
-    keys = apr_array_make(ptemp, sc->certs->nelts, sizeof(const tlsr_certified_key *));
+    keys = apr_array_make(pconf, sc->certs->nelts, sizeof(const tlsr_certified_key *));
     for (i = 0; i < sc->certs->nelts; ++i) {
         const tlsr_certified_key **key = apr_array_push(keys);
         if (tls_cert_get(reg, &APR_ARRAY_IDX(sc->certs, i, tls_cert_spec), s, key)
@@ -208,45 +211,134 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
     if (rv != OK) {
         return rv;
     }
-    suites = vhost_suites(ptemp, sc, supported);
-    memset(&params, 0, sizeof(params));
-    if ((err = vhost_versions(ptemp, s, sc, suites, versions, &params.n_versions))) {
+    tls = apr_pcalloc(pconf, sizeof(*tls));
+    tls->keys = keys;
+    tls->suites = vhost_suites(pconf, sc, supported);
+    if ((err = vhost_versions(sc, tls->suites, tls->versions, &tls->n_versions))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0106: %s: %s",
                      tls_server_name(ptemp, s), err);
         return !OK;
     }
-    params.versions = versions;
-    params.suites = (const uint16_t *)suites->elts;
-    params.n_suites = suites->nelts;
+    memset(&params, 0, sizeof(params));
+    params.versions = tls->versions;
+    params.n_versions = tls->n_versions;
+    params.suites = (const uint16_t *)tls->suites->elts;
+    params.n_suites = tls->suites->nelts;
     params.ignore_client_order = !sc->honor_client_order;
     params.keys = (const tlsr_certified_key *const *)keys->elts;
     params.n_keys = keys->nelts;
-
-    sc->tls = apr_pcalloc(pconf, sizeof(*sc->tls));
-    if (tls_ffi_server_config_build(pconf, &params, &sc->tls->no_alpn, &err) != APR_SUCCESS) {
+    if (tls_ffi_server_config_build(pconf, &params, &tls->no_alpn, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "TLS0106: %s: cannot set up TLS: %s", tls_server_name(ptemp, s), err);
         return !OK;
     }
     protos = vhost_protocols(ptemp, s);
-    sc->tls->alpn = apr_array_make(pconf, protos->nelts, sizeof(tls_alpn_config));
+    tls->alpn = apr_array_make(pconf, protos->nelts, sizeof(tls_alpn_config));
     for (i = 0; i < protos->nelts; ++i) {
-        tls_alpn_config *ac = apr_array_push(sc->tls->alpn);
+        tls_alpn_config *ac = apr_array_push(tls->alpn);
         ac->protocol = apr_pstrdup(pconf, APR_ARRAY_IDX(protos, i, const char *));
-        if (tls_ffi_server_config_with_alpn(pconf, sc->tls->no_alpn, ac->protocol, &ac->config)
+        if (tls_ffi_server_config_with_alpn(pconf, tls->no_alpn, ac->protocol, &ac->config)
             != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0106: %s: cannot set up ALPN "
                          "protocol '%s'", tls_server_name(ptemp, s), ac->protocol);
             return !OK;
         }
     }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                 "TLS0110: %s: TLS with %d certificate(s), %s and up, %d cipher suites, %s "
-                 "order, %d ALPN protocol(s)", tls_server_name(ptemp, s), keys->nelts,
-                 tls_proto_version_name(versions[0]), suites->nelts,
-                 sc->honor_client_order ? "client's" : "server's", protos->nelts);
+    sc->tls = tls;
     sc->enabled = 1;
     return OK;
+}
+
+/* Warns about suites in a TLSCiphersPrefer/Suppress list that rustls does not implement, once
+ * per list (vhosts that inherit a list share it). */
+static void report_suites(apr_pool_t *ptemp, server_rec *s, const char *directive,
+                          const apr_array_header_t *ids, apr_hash_t *seen)
+{
+    int i;
+
+    if (apr_hash_get(seen, &ids, sizeof(ids))) {
+        return;
+    }
+    apr_hash_set(seen, apr_pmemdup(ptemp, &ids, sizeof(ids)), sizeof(ids), "");
+    for (i = 0; i < ids->nelts; ++i) {
+        uint16_t id = APR_ARRAY_IDX(ids, i, uint16_t);
+        if (!tls_ffi_suite_version(id)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "TLS0102: %s of %s: cipher suite %s is not implemented by rustls, "
+                         "ignored", directive, tls_server_name(ptemp, s),
+                         tls_proto_suite_name(ptemp, id));
+        }
+    }
+}
+
+static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_server *sc,
+                          apr_hash_t *seen)
+{
+    const tls_vhost_tls *tls = sc->tls;
+    int i;
+
+    for (i = 0; i < tls->keys->nelts; ++i) {
+        tls_cert_report(s, &APR_ARRAY_IDX(sc->certs, i, tls_cert_spec),
+                        APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *));
+    }
+    if (sc->min_version < TLS_VERSION_12) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "TLS0101: TLSProtocol of %s: rustls implements no protocol older than "
+                     "TLS 1.2; %s+ means TLSv1.2+", tls_server_name(ptemp, s),
+                     tls_proto_version_name(sc->min_version));
+    }
+    report_suites(ptemp, s, "TLSCiphersPrefer", sc->ciphers_prefer, seen);
+    report_suites(ptemp, s, "TLSCiphersSuppress", sc->ciphers_suppress, seen);
+    for (i = 0; i < 2; ++i) {
+        if (RUSTLS_VERSIONS[i] >= sc->min_version && !has_suite_for(tls->suites,
+                                                                   RUSTLS_VERSIONS[i])) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "TLS0109: %s: TLSCiphersSuppress leaves no cipher suite for %s, which "
+                         "is therefore disabled", tls_server_name(ptemp, s),
+                         tls_proto_version_name(RUSTLS_VERSIONS[i]));
+        }
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "TLS0110: %s: TLS with %d certificate(s), %s and up, %d cipher suites, %s "
+                 "order, %d ALPN protocol(s)", tls_server_name(ptemp, s), tls->keys->nelts,
+                 tls_proto_version_name(tls->versions[0]), tls->suites->nelts,
+                 sc->honor_client_order ? "client's" : "server's", tls->alpn->nelts);
+}
+
+void tls_server_report(apr_pool_t *ptemp, server_rec *base)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+
+    for (s = base; s; s = s->next) {
+        tls_conf_server *sc = tls_config_server_get(s);
+        if (sc->enabled) {
+            report_server(ptemp, s, sc, seen);
+        }
+    }
+}
+
+static int same_ids(const apr_array_header_t *a, const apr_array_header_t *b, int elt_size)
+{
+    return a->nelts == b->nelts && !memcmp(a->elts, b->elts, (size_t)a->nelts * elt_size);
+}
+
+int tls_server_compatible(const server_rec *a, const server_rec *b)
+{
+    const tls_conf_server *sa = tls_config_server_get((server_rec *)a);
+    const tls_conf_server *sb = tls_config_server_get((server_rec *)b);
+
+    if (a == b) {
+        return 1;
+    }
+    if (!sa->tls || !sb->tls) {
+        return 0;
+    }
+    return same_ids(sa->tls->keys, sb->tls->keys, sizeof(const tlsr_certified_key *))
+           && same_ids(sa->tls->suites, sb->tls->suites, sizeof(uint16_t))
+           && sa->tls->n_versions == sb->tls->n_versions
+           && !memcmp(sa->tls->versions, sb->tls->versions, sizeof(sa->tls->versions))
+           && sa->honor_client_order == sb->honor_client_order;
 }
 
 int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -21,11 +21,24 @@ typedef struct {
 typedef struct tls_vhost_tls {
     const tlsr_server_config *no_alpn;    /* for clients that offer no protocol we pick */
     apr_array_header_t *alpn;             /* tls_alpn_config */
+    /* the settings it was built from, to compare vhosts (421) and to report: */
+    apr_array_header_t *keys;             /* const tlsr_certified_key *, TLSCertificate order */
+    apr_array_header_t *suites;           /* uint16_t, in preference order */
+    uint16_t versions[2];                 /* enabled protocol versions, lowest first */
+    int n_versions;
 } tls_vhost_tls;
 
-/* The check_config hook. */
+/* The check_config hook: validates and builds (errors stop startup and `apachectl -t`). */
 int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             server_rec *s);
+
+/* At post_config of the real startup pass: warnings and a summary per TLS server, once
+ * (check_config's output may go to a terminal or nowhere; this goes to the error log). */
+void tls_server_report(apr_pool_t *ptemp, server_rec *s);
+
+/* Non-zero if a request for vhost b may be served on a connection set up for vhost a: both
+ * serve TLS with the same certificates, protocol versions and cipher suites. */
+int tls_server_compatible(const server_rec *a, const server_rec *b);
 
 /* Non-zero if mod_tls terminates TLS for connections on this local address. */
 int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local);
