@@ -201,7 +201,8 @@ void tlsr_acceptor_free(tlsr_acceptor *acceptor);
 
 /* Feeds TLS bytes from the network. *consumed may be less than len: call
  * tlsr_acceptor_accept() and feed the rest afterwards if it says TLSR_WOULD_BLOCK.
- * TLSR_NOT_TLS if the very first byte cannot start a TLS handshake record. */
+ * TLSR_NOT_TLS if the very first byte cannot start a TLS handshake record (TLSR_NO_SHARED_VERSION
+ * for an SSL 2.0 style ClientHello); a fatal alert is queued then, as for a failed accept. */
 tlsr_status tlsr_acceptor_read_tls(tlsr_acceptor *acceptor, const uint8_t *buf, size_t len,
                                    size_t *consumed);
 
@@ -249,8 +250,10 @@ void tlsr_conn_free(tlsr_conn *conn);
 
 /* Feeds TLS bytes from the network and processes every complete record. *consumed may be
  * less than len (also 0) while decrypted plaintext waits: read it with tlsr_conn_read, then
- * feed the rest. On a TLS error the status says why, a fatal alert is queued (write_tls),
- * and the connection is dead for further reads. */
+ * feed the rest. On a TLS error the status says why, a fatal alert is queued (write_tls; rustls
+ * 0.20.8 queues none after the peer's own alert and for some malformed records), and the
+ * connection is dead for further reads: read_tls repeats the error, and so does read once the
+ * plaintext received before the error was read. */
 tlsr_status tlsr_conn_read_tls(tlsr_conn *conn, const uint8_t *buf, size_t len, size_t *consumed);
 
 /* Takes TLS bytes to send into buf; *produced is 0 when nothing is pending. */
