@@ -206,3 +206,41 @@ pub extern "C" fn tlsr_version() -> *const c_char {
 pub extern "C" fn tlsr_rustls_version() -> *const c_char {
     RUSTLS_VERSION.as_ptr() as *const c_char
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_a_status() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let status = guard(|| panic!("boom"));
+        let value = guard_value(7usize, || panic!("boom"));
+        std::panic::set_hook(hook);
+        assert_eq!(status, TLSR_PANIC);
+        assert_eq!(value, 7);
+        assert_eq!(guard(|| Err(TLSR_EOF)), TLSR_EOF);
+    }
+
+    #[test]
+    fn c_strings_truncate_at_character_boundaries() {
+        let mut buf = [b'#' as c_char; 6];
+        copy_c_string(&mut buf, "ab\u{e9}cd"); // é is two bytes: "ab" + 2 + "cd"
+        assert_eq!(
+            &buf[..5],
+            &[
+                b'a' as c_char,
+                b'b' as c_char,
+                0xc3u8 as c_char,
+                0xa9u8 as c_char,
+                b'c' as c_char
+            ]
+        );
+        assert_eq!(buf[5], 0);
+        let mut buf = [b'#' as c_char; 4];
+        copy_c_string(&mut buf, "ab\u{e9}");
+        assert_eq!(&buf, &[b'a' as c_char, b'b' as c_char, 0, b'#' as c_char]);
+        copy_c_string(&mut [], "ignored");
+    }
+}

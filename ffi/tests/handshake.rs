@@ -834,3 +834,87 @@ fn resumption_with_the_default_cache_and_without() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input never panics
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_client_hellos() {
+    let key = ec_key();
+    let config = config_with(&[&key], |_| {});
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let hello = client_output(&mut client(
+        &client_config(ClientOptions::default()),
+        "localhost",
+    ));
+    for round in 0..3000 {
+        let mut input = hello.clone();
+        for _ in 0..1 + rng.below(4) {
+            let i = rng.below(input.len());
+            input[i] = rng.next() as u8;
+        }
+        if round % 10 == 0 {
+            input.truncate(rng.below(input.len()));
+        }
+        let a = acceptor();
+        let status = feed_acceptor(a, &input, 1 + rng.below(300));
+        assert_ne!(status, TLSR_PANIC);
+        if status == TLSR_OK {
+            let mut conn = null_mut();
+            let status = tlsr_acceptor_into_conn(a, config.0, &mut conn);
+            assert_ne!(status, TLSR_PANIC);
+            assert_eq!(status == TLSR_OK, !conn.is_null());
+            tlsr_conn_free(conn);
+        } else if status != TLSR_WOULD_BLOCK {
+            assert!(!acceptor_error(a).is_empty(), "{:?}", status);
+            acceptor_output(a);
+        }
+        tlsr_acceptor_free(a);
+    }
+}
+
+#[test]
+fn mutated_records_after_the_handshake() {
+    let key = ec_key();
+    let config = config_with(&[&key], |_| {});
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let client_config = client_config(ClientOptions::default());
+    for _ in 0..200 {
+        let mut client = client(&client_config, "localhost");
+        let mut server = connect(&mut client, &config);
+        write_client(&mut client, &vec![1u8; rng.below(40_000)]);
+        let mut input = client_output(&mut client);
+        let i = rng.below(input.len());
+        input[i] ^= 1 + rng.below(255) as u8;
+        let status = server.input(&input);
+        assert!(
+            [
+                TLSR_OK,
+                TLSR_DECRYPT_ERROR,
+                TLSR_CORRUPT_MESSAGE,
+                TLSR_PEER_MISBEHAVED
+            ]
+            .contains(&status),
+            "{:?}: {}",
+            status,
+            conn_error(server.conn)
+        );
+        server.output();
+    }
+}
