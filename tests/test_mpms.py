@@ -12,7 +12,8 @@ def server(env, request):
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair, env.certs.leaf("a.test", "rsa").pair])
     h.vhost("b.test", certs=[env.certs.leaf("b.test").pair])
     h.start()
-    assert "mpm_%s:notice" % request.param in h.error_log()
+    # the MPM announces itself (prefork logs this after starting its children)
+    assert h.wait_log(r"\[mpm_%s:notice\].*resuming normal operations" % request.param)
     yield from server_fixture(h)
 
 

@@ -1,0 +1,115 @@
+/* Unit test of the configuration merge: every field of tls_conf_server must survive a merge
+ * from the base server and be overridden by a vhost that sets it, and finalize must turn every
+ * "unset" into its default. The merge is checked byte for byte over the whole struct, so a
+ * field added later and forgotten in the merge fails here without editing this test. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "tls_config.h"
+#include "tls_proto.h"
+
+/* The module record and the few httpd functions tls_config.c refers to (in directive
+ * handlers this test never calls): the test runs without httpd. */
+module AP_MODULE_DECLARE_DATA tls_module;
+AP_DECLARE(const char *) ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden)
+{ (void)cmd; (void)forbidden; return "not in a test"; }
+AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
+{ (void)p; return (char *)fname; }
+
+static int failures;
+
+#define CHECK(cond, ...) do { if (!(cond)) { ++failures; printf("FAIL %s:%d: ", __FILE__, \
+    __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+/* Fields that are not inherited: whose config it is, and post_config results. */
+static int not_merged(size_t off)
+{
+    return (off >= offsetof(tls_conf_server, server)
+            && off < offsetof(tls_conf_server, server) + sizeof(server_rec *))
+        || (off >= offsetof(tls_conf_server, enabled)
+            && off < offsetof(tls_conf_server, enabled) + sizeof(int))
+        || (off >= offsetof(tls_conf_server, tls)
+            && off < offsetof(tls_conf_server, tls) + sizeof(void *));
+}
+
+/* Every byte of got that is merged must equal want's. */
+static void check_same(const char *what, const tls_conf_server *got, const tls_conf_server *want)
+{
+    const unsigned char *g = (const void *)got, *w = (const void *)want;
+    size_t i;
+
+    for (i = 0; i < sizeof(*got); ++i) {
+        if (!not_merged(i) && g[i] != w[i]) {
+            CHECK(0, "%s: byte %zu of tls_conf_server differs after merge", what, i);
+            return;
+        }
+    }
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+    process_rec process;
+    server_rec main_s, vhost_s;
+    tls_conf_server *base, *add, *merged, *fresh;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    memset(&process, 0, sizeof(process));
+    process.pconf = p;
+    memset(&main_s, 0, sizeof(main_s));
+    main_s.process = &process;
+    vhost_s = main_s;
+    vhost_s.is_virtual = 1;
+
+    /* a vhost that sets nothing inherits every field of the base, whatever it holds */
+    base = tls_config_server_create(p, &main_s);
+    memset(base, 0x5a, sizeof(*base));
+    add = tls_config_server_create(p, &vhost_s);
+    merged = tls_config_server_merge(p, base, add);
+    check_same("unset vhost", merged, base);
+    CHECK(merged->server == &vhost_s, "merged config belongs to the vhost");
+
+    /* a vhost that sets every field keeps each of them */
+    base = tls_config_server_create(p, &main_s);
+    add = tls_config_server_create(p, &vhost_s);
+    memset(add, 0x3c, sizeof(*add));
+    merged = tls_config_server_merge(p, base, add);
+    check_same("vhost that sets all", merged, add);
+
+    /* defaults: what finalize makes of a config where nothing was set */
+    fresh = tls_config_server_create(p, &main_s);
+    tls_config_server_finalize(fresh);
+    CHECK(fresh->min_version == TLS_VERSION_12, "TLSProtocol default is TLS 1.2+ (%x)",
+          fresh->min_version);
+    CHECK(fresh->honor_client_order == 1, "TLSHonorClientOrder default on");
+    CHECK(fresh->global->strict_sni == 1, "TLSStrictSNI default on");
+    CHECK(fresh->certs && fresh->certs->nelts == 0, "no certificates by default");
+    CHECK(fresh->ciphers_prefer && fresh->ciphers_prefer->nelts == 0, "no preferred suites");
+    CHECK(fresh->ciphers_suppress && fresh->ciphers_suppress->nelts == 0, "no suppressed suites");
+    CHECK(fresh->global->engine_addrs && fresh->global->engine_addrs->nelts == 0,
+          "no TLSEngine addresses");
+
+    /* a preference without TLSHonorClientOrder means the server's order */
+    fresh = tls_config_server_create(p, &main_s);
+    fresh->ciphers_prefer = apr_array_make(p, 1, sizeof(uint16_t));
+    APR_ARRAY_PUSH(fresh->ciphers_prefer, uint16_t) = 0x1302;
+    tls_config_server_finalize(fresh);
+    CHECK(fresh->honor_client_order == 0, "TLSCiphersPrefer implies the server's order");
+
+    /* an explicit TLSHonorClientOrder on wins over that */
+    fresh = tls_config_server_create(p, &main_s);
+    fresh->ciphers_prefer = apr_array_make(p, 1, sizeof(uint16_t));
+    APR_ARRAY_PUSH(fresh->ciphers_prefer, uint16_t) = 0x1302;
+    fresh->honor_client_order = 1;
+    tls_config_server_finalize(fresh);
+    CHECK(fresh->honor_client_order == 1, "explicit TLSHonorClientOrder on is kept");
+
+    apr_pool_destroy(p);
+    apr_terminate();
+    printf("test_config: %s\n", failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}
