@@ -23,7 +23,7 @@ CWARN := -std=c11 -Wall -Wextra
 LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR)
 SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR)
 
-.PHONY: all deps run check check-crate check-debian-toolchain check-build test install uninstall clean
+.PHONY: all deps run check check-crate check-debian-toolchain check-build check-unit test install uninstall clean
 
 all: $(MODULE)
 
@@ -47,7 +47,7 @@ $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 run: deps all
 	scripts/run
 
-check: deps all check-build check-crate check-debian-toolchain test
+check: deps all check-build check-unit check-crate check-debian-toolchain test
 
 # The module compiles without warnings and exports only tls_module.
 check-build: $(MODULE)
@@ -55,6 +55,16 @@ check-build: $(MODULE)
 	@exports=$$(nm -D --defined-only $(MODULE) | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | sort -u); \
 	 if [ "$$exports" != "tls_module" ]; then echo "mod_tls.so exports more than tls_module:"; echo "$$exports" | head; exit 1; fi
 	@echo "check-build: no warnings; exports: tls_module"
+
+# C unit tests of module parts that need no running httpd (tests/unit/).
+UNIT_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I$(shell $(APXS) -q INCLUDEDIR) \
+  $(shell apr-1-config --includes) -Imodule -Iffi/include
+check-unit: $(BUILD)/test_config
+	$(BUILD)/test_config
+$(BUILD)/test_config: tests/unit/test_config.c module/tls_config.c module/tls_proto.c $(HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test_config.c module/tls_config.c module/tls_proto.c \
+	  $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
 
 check-crate:
 	cd ffi && $(CARGO) test --offline --locked
