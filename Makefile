@@ -69,10 +69,12 @@ $(BUILD)/test_config: tests/unit/test_config.c module/tls_config.c module/tls_pr
 check-crate:
 	cd ffi && $(CARGO) test --offline --locked
 
-# The crate also builds with Debian's own cargo 1.65 / rustc 1.63.
+# The crate also builds with Debian's own cargo 1.65 / rustc 1.63 (PATH: cargo runs the first
+# rustc it finds, which may be a newer one).
 check-debian-toolchain:
-	@if [ -x /usr/bin/cargo ]; then \
-	  cd ffi && CARGO_TARGET_DIR=target/debian-toolchain /usr/bin/cargo build --release --offline --locked; \
+	@if [ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ]; then \
+	  cd ffi && env PATH=/usr/bin:/bin CARGO_TARGET_DIR=target/debian-toolchain \
+	    /usr/bin/cargo build --release --offline --locked; \
 	else echo "Debian's cargo is not installed (scripts/deps installs it)"; exit 1; fi
 
 test: $(MODULE)

@@ -212,7 +212,7 @@ tlsr_status tlsr_acceptor_read_tls(tlsr_acceptor *acceptor, const uint8_t *buf, 
 tlsr_status tlsr_acceptor_accept(tlsr_acceptor *acceptor);
 
 /* After TLSR_OK from accept: what the client asked for. Borrowed views.
- * sni: *name/*len are NULL/0 when the client sent no server name (still TLSR_OK).
+ * sni: *name and *len are NULL and 0 when the client sent no server name (still TLSR_OK).
  * alpn: the i-th protocol the client offered; tlsr_acceptor_alpn_count() of them.
  * signature schemes and cipher suites: written to out[0..cap), the total count returned
  * (0 before a ClientHello was accepted). */
