@@ -1,5 +1,7 @@
 """Pages over TLS 1.2 and 1.3 with curl and openssl s_client; cipher suites; byte-exact
 downloads, also several on one keep-alive connection."""
+import socket
+
 import pytest
 
 from conftest import server_fixture
@@ -13,7 +15,7 @@ PROTO = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 
 @pytest.fixture(scope="module")
 def server(env):
-    h = env.httpd("basic")
+    h = env.httpd("basic", keepalive_timeout=2)
     h.listen("https")
     h.vhost("a.test", aliases=["alt.a.test"],
             certs=[env.certs.leaf("a.test", "ecdsa").pair, env.certs.leaf("a.test", "rsa").pair])
@@ -99,3 +101,50 @@ def test_downloads_on_one_keepalive_connection(env, server, version):
     entries = server.wait_access(lambda e: e["port"] == client_port, len(seq))
     assert [e["ka"] for e in entries] == list(range(len(seq))), entries
     assert [e["request"] for e in entries] == ["GET /data/%s HTTP/1.1" % f for f in seq]
+
+
+def _read_to_eof(ss):
+    data = b""
+    while True:
+        chunk = ss.recv(65536)   # raises SSLEOFError on an EOF without close_notify
+        if not chunk:
+            return data
+        data += chunk
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_connection_close_ends_with_close_notify(env, server, version):
+    """After 'Connection: close' the server ends TLS properly: close_notify, then EOF. A bare
+    TCP close would look like a truncation attack to the client."""
+    s = socket.create_connection(("127.0.0.1", server.port()), timeout=30)
+    ss = clients.context(env.ca, tls=version).wrap_socket(s, server_hostname="a.test",
+                                                          suppress_ragged_eofs=False)
+    try:
+        ss.sendall(b"GET /data/100k.bin HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        data = _read_to_eof(ss)
+    finally:
+        ss.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert body == env.data["100k.bin"]
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_idle_keepalive_close_is_clean(env, server, version):
+    """The server closes an idle keep-alive connection (KeepAliveTimeout 2) with
+    close_notify."""
+    s = socket.create_connection(("127.0.0.1", server.port()), timeout=30)
+    ss = clients.context(env.ca, tls=version).wrap_socket(s, server_hostname="a.test",
+                                                          suppress_ragged_eofs=False)
+    try:
+        ss.sendall(b"GET /whoami.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        data = b""
+        while not data.endswith(b"\r\n\r\na.test\n"):
+            chunk = ss.recv(65536)
+            assert chunk, data
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data
+        # now idle: the server closes after KeepAliveTimeout
+        assert _read_to_eof(ss) == b""
+    finally:
+        ss.close()

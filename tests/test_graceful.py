@@ -62,3 +62,25 @@ def test_graceful_restart_under_load(env, mpm):
             r = clients.curl(h.port(), "/whoami.txt", host, ca=env.ca)
             assert r.rc == 0 and r.status == 200 and r.body == (host + "\n").encode(), r
             assert r.peer_cn == host
+
+
+def test_graceful_restart_reloads_certificates(env):
+    """Certificate files are read again on a graceful restart (a renewed certificate is
+    served without a full restart)."""
+    h = env.httpd("graceful-renew")
+    ec, rsa = env.certs.leaf("a.test", "ecdsa"), env.certs.leaf("a.test", "rsa")
+    cert = h.write_file("certs/site.pem", open(ec.cert, "rb").read())
+    key = h.write_file("certs/site.key", open(ec.key, "rb").read(), mode=0o600)
+    h.listen("https")
+    h.vhost("a.test", certs=[(cert, key)])
+    with running(h):
+        r = clients.s_client(h.port(), "a.test", ca=env.ca)
+        assert r.established and r.peer_ou == "ecdsa", r
+        # "renew": replace both files, then graceful restart
+        h.write_file("certs/site.pem", open(rsa.cert, "rb").read())
+        h.write_file("certs/site.key", open(rsa.key, "rb").read(), mode=0o600)
+        h.graceful()
+        for version in ("1.2", "1.3"):
+            r = clients.s_client(h.port(), "a.test", ca=env.ca, tls=version)
+            assert r.established and r.peer_ou == "rsa", r
+            assert r.verification == "OK" and r.body == "a.test\n", r

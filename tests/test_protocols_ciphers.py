@@ -177,3 +177,52 @@ def test_honor_client_order_off_uses_server_order(env, server, version, offer, e
     r = clients.s_client(server.port("honor-off"), "a.test", ca=env.ca, tls=version,
                          **_offer(version, offer))
     _ok(r, expected)
+
+
+# ------------------------------------------------ server-config settings and vhost merging
+@pytest.fixture(scope="module")
+def inherit(env):
+    """Protocol floor, suppressed suite and server order set in the server config; one vhost
+    inherits all, one overrides the floor and the order (and still inherits the
+    suppression)."""
+    if env.backend_name == "tls":
+        glob = ("TLSProtocol TLSv1.3+\nTLSCiphersSuppress TLS_CHACHA20_POLY1305_SHA256\n"
+                "TLSHonorClientOrder off")
+    else:
+        glob = ("SSLProtocol -all +TLSv1.3\n"
+                "SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256\n"
+                "SSLHonorCipherOrder on")
+    h = env.httpd("ciphers-inherit", global_extra=glob)
+    h.listen("inherits")
+    h.listen("overrides")
+    h.vhost("a.test", port="inherits", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("b.test", port="overrides", certs=[env.certs.leaf("b.test").pair],
+            protocol="TLSv1.2+", tls_extra="TLSHonorClientOrder on",
+            ssl_extra="SSLHonorCipherOrder off")
+    h.start()
+    yield from server_fixture(h)
+
+
+CHACHA13 = "TLS_CHACHA20_POLY1305_SHA256"
+AES128_FIRST = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"
+
+
+def test_vhost_inherits_server_settings(env, inherit):
+    port = inherit.port("inherits")
+    r = clients.s_client(port, "a.test", ca=env.ca, tls="1.2")
+    assert not r.established, r
+    r = clients.s_client(port, "a.test", ca=env.ca, tls="1.3", ciphersuites=CHACHA13)
+    assert not r.established, r
+    r = clients.s_client(port, "a.test", ca=env.ca, tls="1.3", ciphersuites=AES128_FIRST)
+    _ok(r, "TLS_AES_256_GCM_SHA384")    # server order
+
+
+def test_vhost_overrides_server_settings(env, inherit):
+    port = inherit.port("overrides")
+    r = clients.s_client(port, "b.test", ca=env.ca, tls="1.2")
+    assert r.established and r.protocol == "TLSv1.2" and r.body == "b.test\n", r
+    r = clients.s_client(port, "b.test", ca=env.ca, tls="1.3", ciphersuites=CHACHA13)
+    assert not r.established, r         # the suppression is still inherited
+    r = clients.s_client(port, "b.test", ca=env.ca, tls="1.3", ciphersuites=AES128_FIRST)
+    assert r.established and r.cipher == "TLS_AES_128_GCM_SHA256", r   # client order
+    assert r.body == "b.test\n", r

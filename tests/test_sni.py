@@ -14,6 +14,9 @@ def _setup(env, h):
     h.vhost("a.test", aliases=["alt.a.test"], certs=[env.certs.leaf("a.test").pair])
     h.vhost("b.test", certs=[env.certs.leaf("b.test").pair])
     h.vhost("wild.test", aliases=["*.wild.test"], certs=[env.certs.leaf("wild.test").pair])
+    # another address (port) with a single vhost
+    h.listen("other")
+    h.vhost("localhost", port="other", certs=[env.certs.leaf("localhost").pair])
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +180,18 @@ def test_no_sni_gets_first_vhost(env, request, which, version):
         assert clients.peer_name(s)[0] == "a.test"
     finally:
         s.close()
+
+
+@pytest.mark.tls_only
+def test_strict_name_of_another_address_is_unknown(env, strict):
+    """a.test is a vhost of the first port only: on the other port it is unknown."""
+    r = clients.s_client(strict.port("other"), "a.test", ca=env.ca)
+    assert not r.established and "unrecognized name" in r.stderr, r
+    r = clients.s_client(strict.port("other"), "localhost", ca=env.ca)
+    assert r.established and r.peer_cn == "localhost" and r.body == "localhost\n", r
+
+
+def test_relaxed_name_of_another_address_gets_its_default(env, relaxed):
+    r = clients.s_client(relaxed.port("other"), "a.test", ca=env.ca)
+    assert r.established and r.peer_cn == "localhost", r
+    assert r.status == 200 and r.body == "localhost\n", r

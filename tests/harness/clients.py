@@ -241,12 +241,12 @@ class HTTPSConnection(http.client.HTTPSConnection):
 
 
 def get(port, path="/whoami.txt", host="a.test", ctx=None, ca=None, headers=None,
-        method="GET", addr="127.0.0.1"):
+        method="GET", addr="127.0.0.1", body=None):
     """One request on a fresh connection: (status, headers dict, body bytes)."""
     ctx = ctx or context(ca)
     c = HTTPSConnection(host, port, ctx, addr=addr)
     try:
-        c.request(method, path, headers=headers or {})
+        c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         body = r.read()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, body

@@ -46,6 +46,10 @@ BASE_MODULES = ("authz_core", "mime", "dir", "alias")
 
 # an error-log line at a level that is a server error: "[module:level]"
 SEVERE_RE = re.compile(r"\[([A-Za-z0-9_.-]*):(emerg|alert|crit|error)\]")
+# a crashed child (logged at notice by the parent), a Rust panic or an abort written to stderr
+# (which httpd sends to the error log): always unexpected, whatever the level
+CRASH_RE = re.compile(r"AH00052|exit signal|seg fault|panicked at|Aborted|core dumped|"
+                      r"double free|stack smashing|AddressSanitizer")
 LEVEL_RE = re.compile(r"\[([A-Za-z0-9_.-]*):(emerg|alert|crit|error|warn|notice|info|debug|trace\d)\]")
 
 # The cipher suites rustls implements: IANA name, OpenSSL name, id, TLS 1.3?
@@ -551,14 +555,16 @@ Alias /data/ "{data}/"
 
     def unexpected_errors(self, extra_allowed=()):
         """Severe lines ([mod:error|crit|alert|emerg]) logged since the previous call that no
-        allowed pattern matches."""
+        allowed pattern matches, and any sign of a crash."""
         text = self.error_log()
         new = text[self._log_mark:]
         self._log_mark = len(text)
         allowed = self.allowed_errors + [re.compile(p) for p in extra_allowed]
         bad = []
         for line in new.splitlines():
-            if SEVERE_RE.search(line) and not any(a.search(line) for a in allowed):
+            if CRASH_RE.search(line):
+                bad.append(line)
+            elif SEVERE_RE.search(line) and not any(a.search(line) for a in allowed):
                 bad.append(line)
         return bad
 
