@@ -1,6 +1,7 @@
 """`make run` (scripts/run): Debian's apache2 in the foreground serving the page through mod_tls
 (and mod_ssl beside it), with the curl line it prints working, and a clean stop on Ctrl-C."""
 import os
+import pathlib
 import re
 import signal
 import shutil
@@ -31,7 +32,6 @@ def run_dir():
 
 
 def test_make_run_serves_and_stops_on_ctrl_c(run_dir):
-    import pathlib
     run_dir = pathlib.Path(run_dir) / "run"
     tls_port, ssl_port = pick_port(), pick_port()
     while ssl_port == tls_port:
