@@ -56,10 +56,16 @@ int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local)
     return 0;
 }
 
-/* A vhost address as seen by httpd: a NULL ip for a wildcard, port 0 for "any port". */
+/* A vhost address as seen by httpd: a NULL ip for a wildcard (`*`, `_default_`), port 0 for
+ * "any port". */
 static const apr_sockaddr_t *vhost_ip(const server_addr_rec *sar)
 {
-    return apr_sockaddr_is_wildcard(sar->host_addr) ? NULL : sar->host_addr;
+    if (apr_sockaddr_is_wildcard(sar->host_addr)
+        || (sar->virthost && (!strcmp(sar->virthost, "*")
+                              || !strcasecmp(sar->virthost, "_default_")))) {
+        return NULL;
+    }
+    return sar->host_addr;
 }
 
 /* A vhost serves TLS when one of its addresses is on a TLSEngine address. */
@@ -308,12 +314,19 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
 void tls_server_report(apr_pool_t *ptemp, server_rec *base)
 {
     apr_hash_t *seen = apr_hash_make(ptemp);
+    const tls_conf_server *bsc = tls_config_server_get(base);
     server_rec *s;
 
     for (s = base; s; s = s->next) {
         tls_conf_server *sc = tls_config_server_get(s);
         if (sc->enabled) {
             report_server(ptemp, s, sc, seen);
+        }
+        else if (!bsc->global->engine_addrs->nelts && sc->certs->nelts
+                 && (s == base || sc->certs != bsc->certs)) { /* say it once per list */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "TLS0111: %s has a TLSCertificate, but no TLSEngine directive names "
+                         "an address for mod_tls: it serves no TLS", tls_server_name(ptemp, s));
         }
     }
 }
