@@ -11,6 +11,7 @@ The TLS parts of the configuration are rendered by a *backend*: ``tls`` writes m
 directives (the module under test), ``ssl`` writes the mod_ssl equivalent (used to validate the
 harness and the tests themselves). Everything else is plain httpd configuration.
 """
+import atexit
 import os
 import random
 import re
@@ -581,6 +582,16 @@ Alias /data/ "{data}/"
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@atexit.register
+def _stop_leftovers():
+    """Never leave a server running behind, even when the test run is interrupted."""
+    for h in list(Httpd.RUNNING):
+        try:
+            h.stop()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _clean_env():
