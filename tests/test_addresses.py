@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from conftest import server_fixture
+from conftest import running, server_fixture
 from harness import clients
 
 A1, A2 = "127.0.0.1", "127.0.0.2"
@@ -60,3 +60,36 @@ def test_port_only_engine_covers_every_address(env, server, addr):
     assert r.rc == 0 and r.status == 200 and r.body == b"b.test\n", r
     st, body = _plain_attempt(addr, server.port("all"))
     assert st != 200 and body != b"b.test\n"
+
+
+@pytest.fixture(scope="module")
+def server6(env):
+    """IPv6: TLSEngine [::1]:P; 127.0.0.1 on the same port stays plain."""
+    h = env.httpd("addresses6")
+    h.listen("v6", addrs=("::1", A1), tls="::1")
+    h.vhost("a.test", port="v6", addr="::1", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("plain.test", port="v6", addr=A1)
+    h.start()
+    yield from server_fixture(h)
+
+
+def test_ipv6_address(env, server6):
+    port = server6.port("v6")
+    r = clients.curl(port, "/whoami.txt", "a.test", ca=env.ca, addr="::1")
+    assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+    r = clients.s_client(port, "a.test", ca=env.ca, addr="::1")
+    assert r.established and r.peer_cn == "a.test" and r.body == "a.test\n", r
+    st, body = _plain_attempt(A1, port)
+    assert (st, body) == (200, b"plain.test\n")
+
+
+@pytest.mark.tls_only
+def test_engine_by_host_name(env):
+    """TLSEngine localhost:P: the name is resolved at startup (to 127.0.0.1 here)."""
+    h = env.httpd("addresses-name")
+    h.listen("https", engine_line=False)
+    h.global_extra = "TLSEngine localhost:@PORT(https)@"
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    with running(h):
+        r = clients.curl(h.port(), "/whoami.txt", "a.test", ca=env.ca)
+        assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r

@@ -172,3 +172,16 @@ def test_out_of_date_certificate_warns(env, dated):
             if re.search(r"\[tls:warn\]", l)
             and (subject in l or "%s-ecdsa.pem" % subject in l)]
     assert warn, "no [tls:warn] line naming %s in:\n%s" % (subject, dated.error_log())
+
+
+def test_relative_paths_are_relative_to_server_root(env):
+    h = env.httpd("cert-relative")
+    leaf = env.certs.leaf("a.test", "rsa")
+    h.write_file("conf/tls/site.pem", open(leaf.cert, "rb").read())
+    h.write_file("conf/tls/site.key", open(leaf.key, "rb").read(), mode=0o600)
+    h.listen("https")
+    h.vhost("a.test", certs=[("conf/tls/site.pem", "conf/tls/site.key")])
+    with running(h):
+        r = clients.curl(h.port(), "/whoami.txt", "a.test", ca=env.ca)
+        assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+        assert r.peer_ou == "rsa", r

@@ -9,6 +9,7 @@ import pytest
 
 from harness import clients
 
+
 def _tls_case(env, h, vhost_kw=None, global_extra="", tls_extra="", port_tls="addr",
               name="a.test"):
     h.listen("https", tls=port_tls)
@@ -18,14 +19,32 @@ def _tls_case(env, h, vhost_kw=None, global_extra="", tls_extra="", port_tls="ad
     h.global_extra = global_extra
 
 
-def _assert_refused(h, must_contain, module_directives=True):
-    """-t and start both fail and their output contains every string in must_contain."""
+def _line_of(h, line):
+    """1-based number of the line of the generated config that is ``line`` (stripped)."""
+    with open(h.conf_path) as f:
+        for n, text in enumerate(f, 1):
+            if text.strip() == line:
+                return n
+    raise AssertionError("%r not in %s" % (line, h.conf_path))
+
+
+def _assert_refused(h, must_contain, where=None, module_directives=True):
+    """-t and start both fail and their output contains every string in must_contain.
+
+    where: the config line at fault (its text): the message names the configuration file and
+    that line ("line N of FILE" as httpd says, or "FILE:N"); True: it names the file."""
     results = {"apache2 -t": h.configtest()}
     res = h.start(check=False)
     if res.ok:
         h.stop()
     results["apache2 -k start"] = res
     for what, r in results.items():
+        if where is True:
+            must_contain = list(must_contain) + [h.conf_path]
+        elif where:
+            n = _line_of(h, h._subst(where))
+            must_contain = list(must_contain) + [("line %d of %s" % (n, h.conf_path),
+                                                  "%s:%d" % (h.conf_path, n))]
         assert not r.ok and r.returncode != 0, "%s did not fail: %r" % (what, r)
         if module_directives:
             # the module is loaded and knows its directives (else any name would "match")
@@ -44,7 +63,8 @@ def _assert_refused(h, must_contain, module_directives=True):
 @pytest.mark.parametrize("case", ["missing-cert", "missing-key", "directory-cert",
                                   "directory-key", "empty-cert", "empty-key",
                                   "garbage-cert", "text-cert", "garbage-key",
-                                  "key-file-without-key", "cert-file-without-key"])
+                                  "key-file-without-key", "cert-file-without-key",
+                                  "encrypted-key"])
 def test_bad_certificate_files(env, case):
     c = env.certs
     leaf = c.leaf("a.test")
@@ -62,10 +82,13 @@ def test_bad_certificate_files(env, case):
         "key-file-without-key": (leaf.cert, c.path("nokey.key"), c.path("nokey.key")),
         # no key file given and none inside the certificate file
         "cert-file-without-key": (leaf.cert, None, leaf.cert),
+        "encrypted-key": (leaf.cert, c.path("a.test-ecdsa.encrypted.key"),
+                          c.path("a.test-ecdsa.encrypted.key")),
     }[case]
     h = env.httpd("conf-" + case)
     _tls_case(env, h, {"certs": [(cert, key)]})
-    _assert_refused(h, ["TLSCertificate", named])
+    _assert_refused(h, ["TLSCertificate", named],
+                    where="TLSCertificate %s%s" % (cert, " " + key if key else ""))
 
 
 @pytest.mark.tls_only
@@ -74,7 +97,8 @@ def test_key_does_not_match_certificate(env):
     bad_key = env.certs.path("mismatch.key")
     h = env.httpd("conf-mismatch")
     _tls_case(env, h, {"certs": [(leaf.cert, bad_key)]})
-    _assert_refused(h, ["TLSCertificate", (bad_key, leaf.cert)])
+    _assert_refused(h, ["TLSCertificate", (bad_key, leaf.cert)],
+                    where="TLSCertificate %s %s" % (leaf.cert, bad_key))
 
 
 @pytest.mark.tls_only
@@ -84,7 +108,8 @@ def test_key_of_other_host_does_not_match(env):
     a_rsa = env.certs.leaf("a.test", "rsa")
     b_rsa = env.certs.leaf("b.test", "rsa")
     _tls_case(env, h, {"certs": [env.certs.leaf("a.test").pair, (a_rsa.cert, b_rsa.key)]})
-    _assert_refused(h, ["TLSCertificate", (b_rsa.key, a_rsa.cert)])
+    _assert_refused(h, ["TLSCertificate", (b_rsa.key, a_rsa.cert)],
+                    where="TLSCertificate %s %s" % (a_rsa.cert, b_rsa.key))
 
 
 @pytest.mark.tls_only
@@ -101,7 +126,7 @@ def test_unreadable_certificate_file(env):
     else:
         assert not os.access(cert, os.R_OK), "cannot make a file unreadable for this user"
     _tls_case(env, h, {"certs": [(cert, key)]})
-    _assert_refused(h, ["TLSCertificate", cert])
+    _assert_refused(h, ["TLSCertificate", cert], where="TLSCertificate %s %s" % (cert, key))
 
 
 @pytest.mark.tls_only
@@ -109,7 +134,7 @@ def test_tls_vhost_without_certificate(env):
     h = env.httpd("conf-nocert")
     h.listen("https")
     h.vhost("nocert.test")   # a TLS port, no TLSCertificate anywhere
-    _assert_refused(h, ["nocert.test"])
+    _assert_refused(h, ["nocert.test"], where=True)
 
 
 @pytest.mark.tls_only
@@ -118,7 +143,7 @@ def test_second_tls_vhost_without_certificate(env):
     h.listen("https")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
     h.vhost("nocert.test")
-    _assert_refused(h, ["nocert.test"])
+    _assert_refused(h, ["nocert.test"], where=True)
 
 
 @pytest.mark.tls_only
@@ -144,7 +169,7 @@ def test_vhost_inherits_server_certificate(env):
 def test_unknown_protocol(env, value):
     h = env.httpd("conf-proto")
     _tls_case(env, h, {"protocol": value})
-    _assert_refused(h, ["TLSProtocol", value])
+    _assert_refused(h, ["TLSProtocol", value], where="TLSProtocol " + value)
 
 
 @pytest.mark.tls_only
@@ -157,7 +182,7 @@ def test_unknown_cipher(env, directive, value):
     kw = {"prefer" if directive == "TLSCiphersPrefer" else "suppress": value}
     _tls_case(env, h, kw)
     bad = value.split(":")[-1]
-    _assert_refused(h, [directive, bad])
+    _assert_refused(h, [directive, bad], where="%s %s" % (directive, value))
 
 
 @pytest.mark.tls_only
@@ -167,7 +192,7 @@ def test_suppressing_every_suite_of_the_protocol(env):
     _tls_case(env, h, {"protocol": "TLSv1.3+",
                        "suppress": "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:"
                                    "TLS_CHACHA20_POLY1305_SHA256"}, name="empty.test")
-    _assert_refused(h, ["empty.test"])
+    _assert_refused(h, ["empty.test"], where=True)
 
 
 @pytest.mark.tls_only
@@ -177,7 +202,7 @@ def test_tls_engine_bad_address(env, value):
     h = env.httpd("conf-engine")
     _tls_case(env, h, port_tls=None, global_extra="TLSEngine %s\nTLSEngine @PORT(https)@"
               % value)
-    _assert_refused(h, ["TLSEngine", value])
+    _assert_refused(h, ["TLSEngine", value], where="TLSEngine " + value)
 
 
 @pytest.mark.tls_only
@@ -197,7 +222,7 @@ def test_tls_engine_bad_address(env, value):
 def test_wrong_arguments(env, line, directive):
     h = env.httpd("conf-args")
     _tls_case(env, h, global_extra=line)
-    _assert_refused(h, [directive])
+    _assert_refused(h, [directive], where=line)
 
 
 @pytest.mark.tls_only
@@ -208,7 +233,7 @@ def test_wrong_arguments(env, line, directive):
 def test_server_config_only_directives_in_vhost(env, line, directive):
     h = env.httpd("conf-context")
     _tls_case(env, h, tls_extra=line)
-    _assert_refused(h, [directive])
+    _assert_refused(h, [directive], where=line)
 
 
 # ----------------------------------------------------------------------- warnings only
@@ -263,4 +288,5 @@ def test_harness_reports_startup_failure(env):
     h.listen("https")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair],
             extra="  NoSuchDirectiveHere on")
-    _assert_refused(h, ["NoSuchDirectiveHere", h.conf_path], module_directives=False)
+    _assert_refused(h, ["NoSuchDirectiveHere"], where="NoSuchDirectiveHere on",
+                    module_directives=False)

@@ -2,7 +2,7 @@
 (used to validate the harness and the tests: where behaviour is the same, both must pass)."""
 import os
 
-from .httpd import MODULES_DIR, SUITES, suite, openssl_name
+from .httpd import MODULES_DIR, SUITES, hostport, suite, openssl_name
 
 
 def _split(cipher_list):
@@ -28,15 +28,15 @@ class TlsBackend:
             lines.append("LoadModule tls_module %s" % self.so)
         for key, addrs, tls in h.listens:
             port = h.ports[key]
-            if tls is None:
+            if tls is None or key in h.no_engine_line:
                 continue
             if tls == "port":
                 lines.append("TLSEngine %d" % port)
             elif tls == "addr":
                 for a in addrs:
-                    lines.append("TLSEngine %s:%d" % (a, port))
+                    lines.append("TLSEngine %s" % hostport(a, port))
             else:
-                lines.append("TLSEngine %s:%d" % (tls, port))
+                lines.append("TLSEngine %s" % hostport(tls, port))
         if h.strict_sni is not None:
             lines.append("TLSStrictSNI %s" % ("on" if h.strict_sni else "off"))
         return lines

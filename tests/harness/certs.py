@@ -217,6 +217,11 @@ class CertStore:
         self._write("a.test-rsa.withkey.pem",
                     a_rsa.leaf_pem + _pem_key(a_rsa.key_obj, "pkcs1"), private=True)
 
+        # an encrypted key (not supported: nothing could type the passphrase)
+        self._write("a.test-ecdsa.encrypted.key", a_ec.key_obj.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret")), private=True)
+
         # Broken material
         self._write("empty.pem", b"")
         self._write("garbage.pem", os.urandom(600))

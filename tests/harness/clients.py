@@ -66,7 +66,8 @@ def curl(port, path="/", host="a.test", *, ca=None, tls=None, ciphers=None,
     tls: None, "1.2" (exactly TLS 1.2) or "1.3" (exactly TLS 1.3).
     The body is returned as bytes (or written to ``output``).
     """
-    cmd = [CURL, "-sS", "-v", "--resolve", "%s:%d:%s" % (host, port, addr),
+    cmd = [CURL, "-sS", "-v", "--resolve",
+           "%s:%d:%s" % (host, port, "[%s]" % addr if ":" in addr else addr),
            "--max-time", str(timeout), "-w", "##%{http_code} %{ssl_verify_result} "
            "%{num_connects} %{http_version}##"]
     if ca:
@@ -160,7 +161,8 @@ def s_client(port, sni=None, *, ca=None, tls=None, cipher=None, ciphersuites=Non
              timeout=30, args=()):
     """``openssl s_client -brief``; sends an HTTP/1.1 request with Connection: close unless
     request is False. sni=None sends no SNI."""
-    cmd = [OPENSSL, "s_client", "-connect", "%s:%d" % (addr, port), "-brief"]
+    cmd = [OPENSSL, "s_client", "-connect",
+           "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port), "-brief"]
     if sni:
         cmd += ["-servername", sni]
     else:

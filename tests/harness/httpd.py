@@ -84,6 +84,11 @@ def openssl_name(name):
     return iana if tls13 else ossl
 
 
+def hostport(addr, port):
+    """ADDR:PORT as httpd writes it: IPv6 addresses in brackets."""
+    return "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port)
+
+
 class HttpdError(Exception):
     pass
 
@@ -93,7 +98,8 @@ _used_ports = set()
 
 def _port_free(port, addrs):
     for addr in addrs:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                          socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((addr, port))
@@ -195,6 +201,7 @@ class Httpd:
         self.error_log_path = os.path.join(self.root, "logs", "error_log")
         self.access_log_path = os.path.join(self.root, "logs", "access_log")
         self.listens = []       # [key, addrs, tls]
+        self.no_engine_line = set()
         self.ports = {}
         self.vhosts = []
         self.pid = None
@@ -214,13 +221,16 @@ class Httpd:
         """Write a file under the server root (readable by the server's user)."""
         return self._write_file(rel, content, mode)
 
-    def listen(self, key="https", addrs=("127.0.0.1",), tls="addr"):
+    def listen(self, key="https", addrs=("127.0.0.1",), tls="addr", engine_line=True):
         """A port (picked at start) listened on every address in ``addrs``.
 
         tls: None (plain HTTP), "addr" (TLSEngine ADDR:PORT for each address), "port"
         (TLSEngine PORT), or an explicit address string ("127.0.0.1": TLS only there).
+        engine_line=False: TLS, but the test writes the TLSEngine line itself.
         """
         self.listens.append([key, tuple(addrs), tls])
+        if not engine_line:
+            self.no_engine_line.add(key)
         return key
 
     def vhost(self, name, port="https", **kw):
@@ -271,7 +281,7 @@ class Httpd:
 
     def _render_vhost(self, vh):
         port = self.ports[vh.port_key]
-        lines = ["<VirtualHost %s:%d>" % (vh.addr, port),
+        lines = ["<VirtualHost %s>" % hostport(vh.addr, port),
                  "  ServerName %s" % vh.name]
         if vh.aliases:
             lines.append("  ServerAlias %s" % " ".join(vh.aliases))
@@ -298,7 +308,7 @@ class Httpd:
         listen_lines = []
         for key, addrs, _ in self.listens:
             for a in addrs:
-                listen_lines.append("Listen %s:%d" % (a, self.ports[key]))
+                listen_lines.append("Listen %s" % hostport(a, self.ports[key]))
         user = ""
         if os.geteuid() == 0 and self.run_as is None:
             user = "User www-data\nGroup www-data"
