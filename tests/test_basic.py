@@ -1,6 +1,7 @@
 """Pages over TLS 1.2 and 1.3 with curl and openssl s_client; cipher suites; byte-exact
 downloads, also several on one keep-alive connection."""
 import socket
+import time
 
 import pytest
 
@@ -148,3 +149,55 @@ def test_idle_keepalive_close_is_clean(env, server, version):
         assert _read_to_eof(ss) == b""
     finally:
         ss.close()
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_pipelined_requests(env, server, version):
+    """Five requests in one write (so in one or two TLS records): all five are answered,
+    none waits for more bytes from the client."""
+    s = socket.create_connection(("127.0.0.1", server.port()), timeout=15)
+    ss = clients.context(env.ca, tls=version).wrap_socket(s, server_hostname="a.test")
+    try:
+        reqs = b"".join(b"GET /whoami.txt?n=%d HTTP/1.1\r\nHost: a.test\r\n\r\n" % i
+                        for i in range(4))
+        reqs += b"GET /data/1k.bin HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+        ss.sendall(reqs)
+        data = b""
+        while True:
+            chunk = ss.recv(65536)   # a stall here hits the socket timeout: a failure
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        ss.close()
+    assert data.count(b"HTTP/1.1 200 OK") == 5, data[:2000]
+    assert data.count(b"\r\n\r\na.test\n") == 4
+    assert data.endswith(env.data["1k.bin"])
+
+
+def test_slow_reader_gets_every_byte(env, server):
+    """A client that reads 10 MiB slowly through a small receive buffer: the server has to wait
+    for the socket again and again; nothing may be lost or reordered."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", server.port()))
+    ss = clients.context(env.ca).wrap_socket(s, server_hostname="a.test")
+    try:
+        ss.sendall(b"GET /data/10m.bin HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        data = b""
+        n = 0
+        while True:
+            chunk = ss.recv(16384)
+            if not chunk:
+                break
+            data += chunk
+            n += 1
+            if n % 64 == 0:
+                time.sleep(0.02)
+    finally:
+        ss.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert len(body) == len(env.data["10m.bin"])
+    assert body == env.data["10m.bin"]

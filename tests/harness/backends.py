@@ -66,7 +66,9 @@ class SslBackend:
         lines = []
         if "ssl" not in h.modules:
             lines.append("LoadModule ssl_module %s/mod_ssl.so" % MODULES_DIR)
-        lines.append("LoadModule socache_shmcb_module %s/mod_socache_shmcb.so" % MODULES_DIR)
+        if "socache_shmcb" not in h.modules:
+            lines.append("LoadModule socache_shmcb_module %s/mod_socache_shmcb.so"
+                         % MODULES_DIR)
         lines.append('SSLSessionCache "shmcb:%s/run/ssl_scache(512000)"' % h.root)
         return lines
 
