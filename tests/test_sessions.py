@@ -14,7 +14,11 @@ ROUNDS = 10
 
 @pytest.fixture(scope="module", params=["event", "prefork"])
 def server(env, request):
-    h = env.httpd("sessions-" + request.param, mpm=request.param, modules=["socache_shmcb"])
+    # prefork with MaxConnectionsPerChild 1: every connection is served by a fresh process,
+    # so only a cache shared between processes can resume anything
+    extra = "MaxConnectionsPerChild 1" if request.param == "prefork" else ""
+    h = env.httpd("sessions-" + request.param, mpm=request.param, modules=["socache_shmcb"],
+                  global_extra=extra)
     h.listen("https")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
     h.start()
