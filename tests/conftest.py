@@ -54,7 +54,13 @@ class Env:
     def __init__(self, config, workdir):
         self.workdir = workdir
         self.backend_name = config.getoption("--backend")
-        self.module_so = os.environ.get("MOD_TLS_SO", os.path.join(REPO, "build", "mod_tls.so"))
+        built = os.environ.get("MOD_TLS_SO", os.path.join(REPO, "build", "mod_tls.so"))
+        # a copy in the work dir, which every user can reach: a server started as www-data
+        # must load it, and a checkout may sit in a directory only root can enter
+        self.module_so = os.path.join(workdir, "mod_tls.so")
+        if os.path.exists(built):
+            shutil.copy2(built, self.module_so)
+            os.chmod(self.module_so, 0o755)
         self.backend = make_backend(self.backend_name, self.module_so)
         self.certs = CertStore(os.path.join(workdir, "certs"))
         self.ca = self.certs.ca_file
