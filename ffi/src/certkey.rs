@@ -187,11 +187,12 @@ pub extern "C" fn tlsr_certified_key_load(
     err: *mut c_char,
     err_cap: usize,
 ) -> tlsr_status {
-    let mut message = String::new();
-    let status = guard(|| {
+    guard_err(err, err_cap, "loading the key", || {
         if cert_pem.is_null() || out.is_null() {
-            message = "NULL argument (cert_pem and out are required)".into();
-            return Err(TLSR_NULL_PARAM);
+            return Err(Failure::new(
+                TLSR_NULL_PARAM,
+                "NULL argument (cert_pem and out are required)",
+            ));
         }
         let cert_pem = try_slice(cert_pem, cert_len)?;
         let key_pem = if key_pem.is_null() {
@@ -200,24 +201,9 @@ pub extern "C" fn tlsr_certified_key_load(
             Some(try_slice(key_pem, key_len)?)
         };
         let out = try_mut(out)?;
-        match tlsr_certified_key::load(cert_pem, key_pem) {
-            Ok(key) => {
-                *out = Arc::into_raw(Arc::new(key));
-                Ok(())
-            }
-            Err(failure) => {
-                message = failure.message;
-                Err(failure.status)
-            }
-        }
-    });
-    if status != TLSR_OK {
-        if status == TLSR_PANIC {
-            message = "internal error (panic) while loading the key".into();
-        }
-        write_err(err, err_cap, &message);
-    }
-    status
+        *out = Arc::into_raw(Arc::new(tlsr_certified_key::load(cert_pem, key_pem)?));
+        Ok(())
+    })
 }
 
 #[no_mangle]

@@ -318,35 +318,21 @@ pub extern "C" fn tlsr_server_config_builder_build(
     err: *mut c_char,
     err_cap: usize,
 ) -> tlsr_status {
-    let mut message = String::new();
-    let status = guard(|| {
+    guard_err(err, err_cap, "building the config", || {
         // Consumed in every case, also when `out` is NULL.
         let builder = box_from_raw(builder);
         let (builder, out) = match (builder, try_mut(out)) {
             (Some(builder), Ok(out)) => (builder, out),
             _ => {
-                message = "NULL argument (builder and out are required)".into();
-                return Err(TLSR_NULL_PARAM);
+                return Err(Failure::new(
+                    TLSR_NULL_PARAM,
+                    "NULL argument (builder and out are required)",
+                ))
             }
         };
-        match builder.build() {
-            Ok(config) => {
-                *out = Arc::into_raw(Arc::new(config));
-                Ok(())
-            }
-            Err(failure) => {
-                message = failure.message;
-                Err(failure.status)
-            }
-        }
-    });
-    if status != TLSR_OK {
-        if status == TLSR_PANIC {
-            message = "internal error (panic) while building the config".into();
-        }
-        write_err(err, err_cap, &message);
-    }
-    status
+        *out = Arc::into_raw(Arc::new(builder.build()?));
+        Ok(())
+    })
 }
 
 #[no_mangle]

@@ -145,6 +145,31 @@ pub(crate) fn write_err(err: *mut c_char, err_cap: usize, msg: &str) {
     }
 }
 
+/// Runs the body of a constructor export that reports failures in the caller's optional
+/// `err`/`err_cap` buffer: the body's message, or for a panic "internal error (panic) while
+/// <doing>".
+pub(crate) fn guard_err(
+    err: *mut c_char,
+    err_cap: usize,
+    doing: &str,
+    body: impl FnOnce() -> Result<(), status::Failure>,
+) -> tlsr_status {
+    let mut message = String::new();
+    let status = guard(|| {
+        body().map_err(|failure| {
+            message = failure.message;
+            failure.status
+        })
+    });
+    if status != TLSR_OK {
+        if status == TLSR_PANIC {
+            message = format!("internal error (panic) while {}", doing);
+        }
+        write_err(err, err_cap, &message);
+    }
+    status
+}
+
 /// The body of the *_last_error functions: copy, truncate, report the full length.
 pub(crate) fn last_error_out(
     msg: &str,

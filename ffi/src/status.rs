@@ -93,6 +93,14 @@ impl Failure {
     }
 }
 
+/// A bare status (from the pointer helpers) with its standard description.
+impl From<tlsr_status> for Failure {
+    fn from(status: tlsr_status) -> Self {
+        let text = describe(status as c_int);
+        Failure::new(status, &text[..text.len() - 1])
+    }
+}
+
 impl From<&Error> for Failure {
     fn from(err: &Error) -> Self {
         Failure::new(status_of(err), message_of(err))
