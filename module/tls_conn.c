@@ -298,9 +298,13 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
         return DECLINED;
     }
     if (ap_ssl_conn_is_ssl(c)) {
-        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
-                      "TLS0207: mod_ssl already handles this connection, although TLSEngine "
-                      "names its address: use only one of them per address");
+        static int warned; /* once per process: it is the configuration, not the client */
+        if (!warned) {
+            warned = 1;
+            ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
+                          "TLS0207: mod_ssl already handles this connection, although "
+                          "TLSEngine names its address: use only one of them per address");
+        }
         return DECLINED;
     }
     tc = apr_pcalloc(c->pool, sizeof(*tc));

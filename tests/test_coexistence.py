@@ -71,3 +71,24 @@ def test_both_in_parallel(env, server):
     for t in threads:
         t.join(120)
     assert not failures, failures
+
+
+def test_port_claimed_by_both_stays_with_mod_ssl(env):
+    """One port given to both (TLSEngine, and SSLEngine on in its vhost): a configuration
+    mistake. mod_ssl keeps the connections, they work, and mod_tls says so once."""
+    h = env.httpd("coexist-both", modules=["ssl", "socache_shmcb"],
+                  global_extra='SSLSessionCache "shmcb:@ROOT@/run/ssl_scache(512000)"')
+    h.listen("https")
+    b = env.certs.leaf("b.test", "rsa")
+    h.vhost("b.test", certs=[env.certs.leaf("a.test").pair],
+            extra="  SSLEngine on\n  SSLCertificateFile %s\n  SSLCertificateKeyFile %s" % b.pair)
+    h.start()
+    try:
+        for _ in range(10):
+            r = clients.curl(h.port(), "/whoami.txt", "b.test", ca=env.ca)
+            assert r.rc == 0 and r.status == 200 and r.peer_cn == "b.test", r
+        warnings = [l for l in h.error_log().splitlines() if "TLS0207" in l]
+        assert warnings and all("[tls:warn]" in l for l in warnings), h.error_log()
+        assert len(warnings) <= 4, "logged per connection, not once per process"
+    finally:
+        h.stop()
