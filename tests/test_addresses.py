@@ -93,3 +93,35 @@ def test_engine_by_host_name(env):
     with running(h):
         r = clients.curl(h.port(), "/whoami.txt", "a.test", ca=env.ca)
         assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+
+
+@pytest.mark.tls_only
+def test_default_vhost_address(env):
+    """<VirtualHost _default_:PORT> (as Debian's default-ssl.conf writes it) is a TLS vhost
+    on a TLSEngine port, and the main server, which no connection reaches, needs no
+    certificate."""
+    h = env.httpd("addresses-default")
+    h.listen("https", tls="port")
+    h.vhost("a.test", addr="_default_", certs=[env.certs.leaf("a.test").pair])
+    h.start()
+    try:
+        r = clients.curl(h.port(), "/whoami.txt", "a.test", ca=env.ca)
+        assert r.rc == 0 and r.status == 200 and r.body == b"a.test\n", r
+    finally:
+        h.stop()
+
+
+@pytest.mark.tls_only
+def test_certificate_without_engine_warns(env):
+    """TLSCertificate but no TLSEngine at all: mod_tls serves nothing, and says so."""
+    h = env.httpd("addresses-noengine")
+    h.listen("http", tls=None)
+    h.vhost("a.test", port="http", certs=[env.certs.leaf("a.test").pair])
+    h.start()
+    try:
+        st, _, body = clients.plain_get(h.port("http"), "/whoami.txt", host="a.test")
+        assert st == 200 and body == b"a.test\n"
+        assert any("[tls:warn]" in l and "TLS0111" in l and "a.test" in l
+                   for l in h.error_log().splitlines()), h.error_log()
+    finally:
+        h.stop()
