@@ -56,16 +56,11 @@ int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local)
     return 0;
 }
 
-/* A vhost address as seen by httpd: a NULL ip for a wildcard (`*`, `_default_`), port 0 for
- * "any port". */
+/* A vhost address as seen by httpd: a NULL ip for a wildcard (`*`, and `_default_`, which
+ * httpd 2.4 parses the same), port 0 for "any port". */
 static const apr_sockaddr_t *vhost_ip(const server_addr_rec *sar)
 {
-    if (apr_sockaddr_is_wildcard(sar->host_addr)
-        || (sar->virthost && (!strcmp(sar->virthost, "*")
-                              || !strcasecmp(sar->virthost, "_default_")))) {
-        return NULL;
-    }
-    return sar->host_addr;
+    return apr_sockaddr_is_wildcard(sar->host_addr) ? NULL : sar->host_addr;
 }
 
 /* A vhost serves TLS when one of its addresses is on a TLSEngine address. */
