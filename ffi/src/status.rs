@@ -201,11 +201,7 @@ pub(crate) fn message_of(err: &Error) -> String {
         } => format!(
             "the client sent an unexpected {} message (expected {})",
             words(got_type),
-            expect_types
-                .iter()
-                .map(words)
-                .collect::<Vec<_>>()
-                .join(" or ")
+            any_of(expect_types)
         ),
         Error::InappropriateHandshakeMessage {
             expect_types,
@@ -213,11 +209,7 @@ pub(crate) fn message_of(err: &Error) -> String {
         } => format!(
             "the client sent an unexpected {} handshake message (expected {})",
             words(got_type),
-            expect_types
-                .iter()
-                .map(words)
-                .collect::<Vec<_>>()
-                .join(" or ")
+            any_of(expect_types)
         ),
         Error::PeerMisbehavedError(why) => format!("the client violated the TLS protocol: {}", why),
         Error::AlertReceived(alert) => format!("client sent fatal alert: {}", words(alert)),
@@ -276,6 +268,11 @@ pub(crate) fn alert_record(description: u8) -> [u8; 7] {
 
 /// rustls enum values in words: `HandshakeFailure` -> "handshake failure",
 /// `UnknownPSKIdentity` -> "unknown psk identity", `Unknown(99)` -> "unknown (99)".
+/// "a or b or c", in words.
+fn any_of<T: fmt::Debug>(values: &[T]) -> String {
+    values.iter().map(words).collect::<Vec<_>>().join(" or ")
+}
+
 pub(crate) fn words(value: &impl fmt::Debug) -> String {
     let name = format!("{:?}", value);
     let chars: Vec<char> = name.chars().collect();
