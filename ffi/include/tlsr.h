@@ -38,6 +38,7 @@ typedef enum tlsr_status {
     TLSR_OK = 0,
     TLSR_WOULD_BLOCK = 1,          /* more input needed (incomplete ClientHello, no plaintext yet) */
     TLSR_EOF = 2,                  /* the peer sent close_notify; no more plaintext will come */
+    TLSR_NOT_FOUND = 3,            /* no such entry (an absent certificate field, SAN, ...) */
 
     /* misuse of the API */
     TLSR_NULL_PARAM = 100,         /* a required pointer argument was NULL */
@@ -175,6 +176,16 @@ tlsr_status tlsr_server_config_builder_set_session_store(tlsr_server_config_buil
 tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config_builder *builder,
                                                               size_t entries);
 
+/* Stateless session tickets (RFC 5077 for TLS 1.2, and TLS 1.3 tickets) encrypted with the
+ * caller's keys: n keys of TLSR_TICKET_KEY_LEN bytes each at `keys` (a 16-byte key name, then a
+ * 32-byte AES-256-GCM secret). The first key encrypts new tickets; every key decrypts, so a
+ * fleet can rotate keys. `lifetime` (seconds) is announced to clients. The keys are copied.
+ * n == 0: no tickets (the default); sessions then go to the session store or cache. */
+#define TLSR_TICKET_KEY_LEN 48
+tlsr_status tlsr_server_config_builder_set_ticket_keys(tlsr_server_config_builder *builder,
+                                                       const uint8_t *keys, size_t n,
+                                                       uint32_t lifetime);
+
 /* Builds the config. The builder is consumed, on success and on failure: do not use or free it
  * afterwards. Fails without certified keys, or when no suite is left for the versions. */
 tlsr_status tlsr_server_config_builder_build(tlsr_server_config_builder *builder,
@@ -282,8 +293,62 @@ uint16_t tlsr_conn_cipher_suite(const tlsr_conn *conn);       /* IANA id */
 tlsr_status tlsr_conn_alpn(const tlsr_conn *conn, const uint8_t **proto, size_t *len);
 tlsr_status tlsr_conn_sni(const tlsr_conn *conn, const char **name, size_t *len);
 
+/* After the handshake: non-zero if this connection resumed an earlier session (by TLS 1.2
+ * session id or ticket, or a TLS 1.3 ticket) rather than doing a full handshake. */
+int tlsr_conn_is_resumed(const tlsr_conn *conn);
+
+/* After the handshake: an identifier of the TLS session, the same on the connection that made
+ * the session and on every connection that resumes it (*len 0 if there is none). TLS 1.2: the
+ * session id of the ServerHello. TLS 1.3 (and TLS 1.2 with tickets but no session id): the
+ * first 32 bytes of SHA-256 of the ticket the client resumed with, or else of the first ticket
+ * this connection issued. Borrowed view. */
+tlsr_status tlsr_conn_session_id(const tlsr_conn *conn, const uint8_t **id, size_t *len);
+
+/* After into_conn: which of the config's certified keys (in the order they were added) the
+ * handshake uses. */
+tlsr_status tlsr_conn_certified_key_index(const tlsr_conn *conn, size_t *index);
+
 /* As tlsr_acceptor_last_error. */
 tlsr_status tlsr_conn_last_error(const tlsr_conn *conn, char *buf, size_t cap, size_t *len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* X.509 certificates: fields in the text forms OpenSSL prints them (and mod_ssl exports)     */
+
+typedef struct tlsr_x509 tlsr_x509;
+
+/* Parses one DER certificate. The result owns a copy. */
+tlsr_status tlsr_x509_parse(const uint8_t *der, size_t len, tlsr_x509 **out);
+void tlsr_x509_free(tlsr_x509 *cert);
+
+typedef enum tlsr_x509_field {
+    TLSR_X509_SUBJECT = 0,   /* RFC 2253 order and escaping, UTF-8 kept: "CN=a.test,O=Example" */
+    TLSR_X509_ISSUER = 1,    /* same form */
+    TLSR_X509_SERIAL = 2,    /* upper-case hex, two digits per byte: "0A1B" ("-" if negative) */
+    TLSR_X509_VERSION = 3,   /* "1", "2" or "3" */
+    TLSR_X509_NOT_BEFORE = 4,/* "Nov  8 03:16:00 2026 GMT" (day padded with a space) */
+    TLSR_X509_NOT_AFTER = 5, /* same form */
+    TLSR_X509_KEY_ALG = 6,   /* OpenSSL long name: "rsaEncryption", "id-ecPublicKey", "ED25519" */
+    TLSR_X509_SIG_ALG = 7,   /* "sha256WithRSAEncryption", "ecdsa-with-SHA256", "rsassaPss", ... */
+    TLSR_X509_PEM = 8        /* "-----BEGIN CERTIFICATE-----\n", 64-column base64, END line + \n */
+} tlsr_x509_field;
+
+/* One field as text (borrowed view, valid until the certificate is freed). */
+tlsr_status tlsr_x509_text(const tlsr_x509 *cert, tlsr_x509_field field, const char **text,
+                           size_t *len);
+
+/* The index-th (0-based) value of a DN attribute of the subject (issuer == 0) or the issuer,
+ * in the order the attributes appear in the certificate. `attr` is the OpenSSL short name or
+ * one of mod_ssl's: "C", "ST" (also "SP"), "L", "O", "OU", "CN", "T" (title), "I" (initials),
+ * "G" (givenName), "S" (surname), "D" (description), "UID", "Email" (emailAddress),
+ * "serialNumber", "DC". TLSR_NOT_FOUND when there is no such value. */
+tlsr_status tlsr_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr, size_t index,
+                              const char **text, size_t *len);
+
+/* Subject alternative names of one type, in order. TLSR_NOT_FOUND past the last. */
+#define TLSR_SAN_EMAIL 1
+#define TLSR_SAN_DNS 2
+tlsr_status tlsr_x509_san(const tlsr_x509 *cert, int type, size_t index, const char **text,
+                          size_t *len);
 
 #ifdef __cplusplus
 }
