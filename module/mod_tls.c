@@ -8,6 +8,7 @@
 #include <http_request.h>
 #include <http_ssl.h>
 
+#include "tls_cache.h"
 #include "tls_config.h"
 #include "tls_conn.h"
 #include "tls_ffi.h"
@@ -16,17 +17,25 @@
 #include "tls_vars.h"
 #include "tls_version.h"
 
+static int tls_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    if (tls_cache_pre_config(pconf, plog, ptemp) != OK) {
+        return !OK;
+    }
+    return tls_vars_pre_config(pconf, plog, ptemp);
+}
+
 static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog;
+    (void)plog;
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK; /* the first of two startup passes: say it once, on the real one */
+        return OK; /* the first of two startup passes: set up and say it once, on the real one */
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
     tls_server_report(ptemp, s);
-    return OK;
+    return tls_cache_init(pconf, ptemp, s);
 }
 
 static void tls_hooks(apr_pool_t *pool)
@@ -34,8 +43,11 @@ static void tls_hooks(apr_pool_t *pool)
     /* mod_ssl decides first; a connection it took is not ours (see tls_conn.c) */
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
+    /* last: our LogFormat %{..}x, which serves every module's connections, wins over mod_ssl's */
+    ap_hook_pre_config(tls_pre_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_check_config(tls_server_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tls_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tls_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
     ap_hook_pre_connection(tls_conn_pre_connection, after_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_process_connection(tls_conn_process_connection, NULL, NULL, APR_HOOK_FIRST);
@@ -47,12 +59,13 @@ static void tls_hooks(apr_pool_t *pool)
     ap_hook_http_scheme(tls_vars_http_scheme, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_default_port(tls_vars_default_port, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(tls_vars_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_expr_lookup(tls_vars_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(tls) = {
     STANDARD20_MODULE_STUFF,
-    NULL,                       /* per-directory config: none yet */
-    NULL,                       /* merge per-directory */
+    tls_config_dir_create,      /* per-directory config: TLSOptions */
+    tls_config_dir_merge,       /* merge per-directory */
     tls_config_server_create,   /* per-server config */
     tls_config_server_merge,    /* merge per-server */
     tls_conf_cmds,              /* directives */

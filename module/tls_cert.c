@@ -7,6 +7,7 @@
 #include <http_log.h>
 
 #include "tls_cert.h"
+#include "tls_vars.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -16,6 +17,7 @@ APLOG_USE_MODULE(tls);
 struct tls_cert_registry {
     apr_pool_t *pool;
     apr_hash_t *keys; /* "cert\nkey" -> const tlsr_certified_key * */
+    apr_hash_t *vars; /* const tlsr_certified_key * -> apr_table_t * of SSL_SERVER_* */
 };
 
 tls_cert_registry *tls_cert_registry_create(apr_pool_t *p)
@@ -24,7 +26,18 @@ tls_cert_registry *tls_cert_registry_create(apr_pool_t *p)
 
     reg->pool = p;
     reg->keys = apr_hash_make(p);
+    reg->vars = apr_hash_make(p);
     return reg;
+}
+
+const apr_table_t *tls_cert_vars(tls_cert_registry *reg, const tlsr_certified_key *key)
+{
+    apr_table_t *vars = apr_hash_get(reg->vars, &key, sizeof(key));
+
+    if (!vars && (vars = tls_vars_server_cert(reg->pool, key))) {
+        apr_hash_set(reg->vars, apr_pmemdup(reg->pool, &key, sizeof(key)), sizeof(key), vars);
+    }
+    return vars;
 }
 
 /* Reads a whole PEM file into p. On failure returns a message for the admin. */

@@ -20,6 +20,10 @@ tls_cert_registry *tls_cert_registry_create(apr_pool_t *p);
 apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, server_rec *s,
                           const tlsr_certified_key **key);
 
+/* The SSL_SERVER_* variables of a key's certificate, computed once per key (NULL if its
+ * certificate cannot be parsed). */
+const apr_table_t *tls_cert_vars(tls_cert_registry *reg, const tlsr_certified_key *key);
+
 /* Warns on s if the certificate has expired or is not valid yet. */
 void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key);
 

@@ -14,9 +14,11 @@ APLOG_USE_MODULE(tls);
 static const tls_conf_server DEFAULTS = {
     .min_version = TLS_VERSION_12,        /* TLSProtocol default: TLS 1.2 and 1.3 */
     .honor_client_order = 1,              /* TLSHonorClientOrder on */
+    .session_tickets = 1,                 /* TLSSessionTickets on */
 };
 static const tls_conf_global GLOBAL_DEFAULTS = {
     .strict_sni = 1,                      /* TLSStrictSNI on */
+    .session_timeout = 300,               /* TLSSessionCacheTimeout 300 */
 };
 
 void *tls_config_server_create(apr_pool_t *p, server_rec *s)
@@ -26,10 +28,12 @@ void *tls_config_server_create(apr_pool_t *p, server_rec *s)
     sc->server = s;
     sc->min_version = TLS_UNSET;
     sc->honor_client_order = TLS_UNSET;
+    sc->session_tickets = TLS_UNSET;
     if (!s->is_virtual) {
         sc->global = apr_pcalloc(p, sizeof(*sc->global));
         sc->global->engine_addrs = apr_array_make(p, 4, sizeof(tls_engine_addr));
         sc->global->strict_sni = TLS_UNSET;
+        sc->global->session_timeout = TLS_UNSET;
     }
     return sc;
 }
@@ -50,8 +54,41 @@ void *tls_config_server_merge(apr_pool_t *p, void *basev, void *addv)
     TLS_MERGE(ciphers_prefer, NULL);
     TLS_MERGE(ciphers_suppress, NULL);
     TLS_MERGE(honor_client_order, TLS_UNSET);
-    /* enabled and tls are results of post_config, never inherited */
+    TLS_MERGE(session_tickets, TLS_UNSET);
+    /* enabled and tls are results of check_config, never inherited */
     return nc;
+}
+
+void *tls_config_dir_create(apr_pool_t *p, char *dir)
+{
+    tls_conf_dir *dc = apr_pcalloc(p, sizeof(*dc));
+
+    (void)dir;
+    dc->options = TLS_OPT_RELATIVE; /* nothing given: inherit */
+    return dc;
+}
+
+/* mod_ssl's SSLOptions merge: relative settings adjust the parent's, absolute ones replace. */
+void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    tls_conf_dir *base = basev, *add = addv, *nc = apr_pcalloc(p, sizeof(*nc));
+
+    if (add->options & TLS_OPT_RELATIVE) {
+        nc->options_add = (base->options_add & ~add->options_del) | add->options_add;
+        nc->options_del = (base->options_del & ~add->options_add) | add->options_del;
+        nc->options = (base->options & ~nc->options_del) | nc->options_add;
+    }
+    else {
+        *nc = *add;
+    }
+    return nc;
+}
+
+int tls_config_options(request_rec *r)
+{
+    tls_conf_dir *dc = ap_get_module_config(r->per_dir_config, &tls_module);
+
+    return dc ? dc->options & ~TLS_OPT_RELATIVE : 0;
 }
 
 #define TLS_DEFAULT(obj, defaults, field, unset) \
@@ -66,7 +103,9 @@ void tls_config_server_finalize(tls_conf_server *sc)
         sc->honor_client_order = 0; /* a preference means the server's order counts */
     }
     TLS_DEFAULT(sc, DEFAULTS, honor_client_order, TLS_UNSET);
+    TLS_DEFAULT(sc, DEFAULTS, session_tickets, TLS_UNSET);
     TLS_DEFAULT(sc->global, GLOBAL_DEFAULTS, strict_sni, TLS_UNSET);
+    TLS_DEFAULT(sc->global, GLOBAL_DEFAULTS, session_timeout, TLS_UNSET);
     if (!sc->certs) sc->certs = apr_array_make(p, 1, sizeof(tls_cert_spec));
     if (!sc->ciphers_prefer) sc->ciphers_prefer = apr_array_make(p, 1, sizeof(uint16_t));
     if (!sc->ciphers_suppress) sc->ciphers_suppress = apr_array_make(p, 1, sizeof(uint16_t));
@@ -264,6 +303,121 @@ static const char *set_strict_sni(cmd_parms *cmd, void *dc, const char *arg)
     return flag_arg(cmd, arg, &tls_config_server_get(cmd->server)->global->strict_sni);
 }
 
+static const char *set_session_tickets(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
+        return err;
+    }
+    return flag_arg(cmd, arg, &tls_config_server_get(cmd->server)->session_tickets);
+}
+
+static const char *set_session_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_global *g = tls_config_server_get(cmd->server)->global;
+    const char *err;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    if (!*arg) {
+        return cmd_error(cmd, "needs 'none' or a cache provider, e.g. shmcb:path(size)");
+    }
+    g->session_cache = arg; /* the provider is looked up at startup (tls_cache.c) */
+    g->session_cache_at = defined_at(cmd);
+    return NULL;
+}
+
+static const char *set_session_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_global *g = tls_config_server_get(cmd->server)->global;
+    const char *err;
+    char *end;
+    long v;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < 1 || v > 7 * 24 * 3600) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number of seconds "
+                         "from 1 to 604800 (7 days)", arg));
+    }
+    g->session_timeout = (int)v;
+    return NULL;
+}
+
+static const char *set_ticket_key_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_global *g = tls_config_server_get(cmd->server)->global;
+    const char *err, *path;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
+        return err;
+    }
+    if ((err = file_arg(cmd, "key", arg, &path))) {
+        return err;
+    }
+    g->ticket_key_file = path;
+    g->ticket_key_file_at = defined_at(cmd);
+    return NULL;
+}
+
+static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tls_conf_dir *dc = dcv;
+    int first = 1;
+
+    while (*arg) {
+        const char *w = ap_getword_conf(cmd->temp_pool, &arg);
+        char action = 0;
+        int opt;
+
+        if (*w == '+' || *w == '-') {
+            action = *w++;
+        }
+        else if (first) {
+            dc->options = 0; /* a bare option: absolute, start from nothing */
+            first = 0;
+        }
+        if (!strcasecmp(w, "StdEnvVars")) {
+            opt = TLS_OPT_STD_ENV_VARS;
+        }
+        else if (!strcasecmp(w, "ExportCertData")) {
+            opt = TLS_OPT_EXPORT_CERT_DATA;
+        }
+        else if (!strcasecmp(w, "Defaults") && !action) {
+            dc->options = dc->options_add = dc->options_del = 0;
+            continue;
+        }
+        else {
+            return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown option '%s' (use "
+                             "StdEnvVars, ExportCertData or Defaults, with + or -)", w));
+        }
+        if (action == '-') {
+            dc->options_add &= ~opt;
+            dc->options_del |= opt;
+            dc->options &= ~opt;
+        }
+        else if (action == '+') {
+            dc->options_add |= opt;
+            dc->options_del &= ~opt;
+            dc->options |= opt;
+        }
+        else {
+            dc->options |= opt;
+            dc->options_add |= opt;
+            dc->options_del = 0;
+        }
+    }
+    return NULL;
+}
+
 const command_rec tls_conf_cmds[] = {
     AP_INIT_TAKE1("TLSEngine", set_engine, NULL, RSRC_CONF,
                   "[address:]port on which mod_tls terminates TLS (repeatable)"),
@@ -279,5 +433,17 @@ const command_rec tls_conf_cmds[] = {
                   "on: use the client's cipher preference (default); off: the server's"),
     AP_INIT_TAKE1("TLSStrictSNI", set_strict_sni, NULL, RSRC_CONF,
                   "on: refuse handshakes whose server name matches no virtual host (default)"),
+    AP_INIT_RAW_ARGS("TLSOptions", set_options, NULL, RSRC_CONF | OR_OPTIONS,
+                     "[+|-]StdEnvVars, ExportCertData, Defaults: SSL_* variables in the "
+                     "environment"),
+    AP_INIT_TAKE1("TLSSessionCache", set_session_cache, NULL, RSRC_CONF,
+                  "none, or a mod_socache provider spec (shmcb:path(size), memcache:host:port, "
+                  "redis:host:port, ...)"),
+    AP_INIT_TAKE1("TLSSessionCacheTimeout", set_session_timeout, NULL, RSRC_CONF,
+                  "seconds a session can be resumed (default 300)"),
+    AP_INIT_TAKE1("TLSSessionTickets", set_session_tickets, NULL, RSRC_CONF,
+                  "on: stateless session tickets (default); off: the session cache only"),
+    AP_INIT_TAKE1("TLSSessionTicketKeyFile", set_ticket_key_file, NULL, RSRC_CONF,
+                  "file of ticket keys (base64 of 48 bytes per line) shared by a fleet"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL)
 };

@@ -12,7 +12,8 @@
 #include <apr_network_io.h>
 #include <stdint.h>
 
-struct tls_vhost_tls; /* tls_server.h: what post_config built for a TLS virtual host */
+struct tls_vhost_tls; /* tls_server.h: what check_config built for a TLS virtual host */
+struct tls_cache;     /* tls_cache.h: session cache and ticket keys */
 
 #define TLS_UNSET (-1)
 
@@ -36,6 +37,12 @@ typedef struct {
 typedef struct {
     apr_array_header_t *engine_addrs; /* tls_engine_addr, from TLSEngine */
     int strict_sni;                   /* TLSStrictSNI; TLS_UNSET until finalized */
+    const char *session_cache;        /* TLSSessionCache spec; NULL: the default */
+    const char *session_cache_at;     /* where TLSSessionCache was given, for messages */
+    int session_timeout;              /* TLSSessionCacheTimeout, seconds; TLS_UNSET */
+    const char *ticket_key_file;      /* TLSSessionTicketKeyFile (absolute); NULL: none */
+    const char *ticket_key_file_at;   /* where it was given */
+    struct tls_cache *cache;          /* set up at check_config (tls_cache.c) */
 } tls_conf_global;
 
 /* Per server (main server and each vhost). */
@@ -47,10 +54,23 @@ typedef struct {
     apr_array_header_t *ciphers_prefer;   /* uint16_t ids; NULL: unset */
     apr_array_header_t *ciphers_suppress; /* uint16_t ids; NULL: unset */
     int honor_client_order;           /* TLSHonorClientOrder: 0/1; TLS_UNSET */
-    /* set in post_config: */
+    int session_tickets;              /* TLSSessionTickets: 0/1; TLS_UNSET */
+    /* set at check_config: */
     int enabled;                      /* serves connections on a TLSEngine address */
     struct tls_vhost_tls *tls;        /* built rustls configs, NULL unless enabled */
 } tls_conf_server;
+
+/* TLSOptions bits. */
+#define TLS_OPT_STD_ENV_VARS     0x01
+#define TLS_OPT_EXPORT_CERT_DATA 0x02
+#define TLS_OPT_RELATIVE         0x40000000 /* only +/- given: relative to the parent */
+
+/* Per directory (and server/vhost defaults): TLSOptions, with mod_ssl's SSLOptions semantics. */
+typedef struct {
+    int options;                      /* options in effect (+ TLS_OPT_RELATIVE) */
+    int options_add;                  /* added with + */
+    int options_del;                  /* removed with - */
+} tls_conf_dir;
 
 extern module AP_MODULE_DECLARE_DATA tls_module;
 
@@ -58,6 +78,11 @@ extern const command_rec tls_conf_cmds[];
 
 void *tls_config_server_create(apr_pool_t *p, server_rec *s);
 void *tls_config_server_merge(apr_pool_t *p, void *basev, void *addv);
+void *tls_config_dir_create(apr_pool_t *p, char *dir);
+void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv);
+
+/* The TLSOptions in effect for a request (TLS_OPT_* bits). */
+int tls_config_options(request_rec *r);
 
 /* Replaces every still-unset field of sc (and of its global part) with its default. */
 void tls_config_server_finalize(tls_conf_server *sc);

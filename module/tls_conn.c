@@ -224,16 +224,19 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->state = TLS_CONN_OPEN;
     tc->version = tls_ffi_conn_version(tc->tls);
     tc->suite = tls_ffi_conn_suite(tc->tls);
+    tc->resumed = tls_ffi_conn_is_resumed(tc->tls);
+    tc->session_id = tls_ffi_conn_session_id(tc->tls, c->pool);
+    tc->key_index = tls_ffi_conn_key_index(tc->tls);
     rv = tls_filter_net_flush(tc); /* e.g. TLS 1.3 session tickets */
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
     }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
-                  "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s", c->client_ip,
-                  c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s, %s session",
+                  c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u,
                   tls_server_name(c->pool, tc->server),
                   tls_proto_version_name(tc->version), tls_proto_suite_name(c->pool, tc->suite),
-                  tc->alpn ? tc->alpn : "none");
+                  tc->alpn ? tc->alpn : "none", tc->resumed ? "resumed" : "new");
     if (tc->alpn && strcmp(tc->alpn, ap_get_protocol(c))) {
         rv = ap_switch_protocol(c, NULL, tc->server, tc->alpn);
         if (rv != APR_SUCCESS) {
@@ -329,7 +332,19 @@ int tls_conn_post_read_request(request_rec *r)
 {
     tls_conn *tc = tls_conn_get(r->connection);
 
-    if (!tc || !tc->sni || !tc->server || tls_server_compatible(tc->server, r->server)) {
+    if (!tc || !tc->server) {
+        return DECLINED;
+    }
+    if (!tc->sni) {
+        if (!tc->c->vhost_lookup_data) {
+            return DECLINED; /* one vhost on this address: it is the one the client gets */
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "TLS0210: request without SNI on an address with name-based virtual "
+                      "hosts: the client did not say which site it wants (403)");
+        return HTTP_FORBIDDEN;
+    }
+    if (tls_server_compatible(tc->server, r->server)) {
         return DECLINED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

@@ -40,6 +40,9 @@ typedef struct tls_conn {
     const char *alpn;              /* the protocol selected by ALPN, or NULL */
     uint16_t version;              /* negotiated protocol version, when OPEN */
     uint16_t suite;                /* negotiated cipher suite, when OPEN */
+    int resumed;                   /* the handshake resumed a session, when OPEN */
+    const char *session_id;        /* hex of the session's id, when OPEN (NULL if none) */
+    int key_index;                 /* which of the vhost's TLSCertificate was used */
 } tls_conn;
 
 #define TLS_CONN_BUF_SIZE (16 * 1024 + 512)

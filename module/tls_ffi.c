@@ -8,6 +8,14 @@
 
 #define ERRBUF_SIZE 512
 
+/* tls_ffi.h repeats a few of the crate's constants for the module: they must agree. */
+_Static_assert(TLS_FFI_TICKET_KEY_LEN == TLSR_TICKET_KEY_LEN, "ticket key length");
+_Static_assert(TLS_FFI_X509_SUBJECT == TLSR_X509_SUBJECT && TLS_FFI_X509_PEM == TLSR_X509_PEM
+               && TLS_FFI_X509_SIG_ALG == TLSR_X509_SIG_ALG, "X.509 fields");
+_Static_assert(TLS_FFI_SAN_DNS == TLSR_SAN_DNS && TLS_FFI_SAN_EMAIL == TLSR_SAN_EMAIL, "SANs");
+_Static_assert(TLS_FFI_ALERT_UNRECOGNIZED_NAME == TLSR_ALERT_UNRECOGNIZED_NAME
+               && TLS_FFI_ALERT_HANDSHAKE_FAILURE == TLSR_ALERT_HANDSHAKE_FAILURE, "alerts");
+
 static apr_status_t status(tlsr_status st)
 {
     switch (st) {
@@ -57,6 +65,7 @@ static apr_status_t free_certified_key(void *o) { tlsr_certified_key_free(o); re
 static apr_status_t free_server_config(void *o) { tlsr_server_config_free(o); return APR_SUCCESS; }
 static apr_status_t free_acceptor(void *o) { tlsr_acceptor_free(o); return APR_SUCCESS; }
 static apr_status_t free_conn(void *o) { tlsr_conn_free(o); return APR_SUCCESS; }
+static apr_status_t free_x509(void *o) { tlsr_x509_free(o); return APR_SUCCESS; }
 
 /* Registers a cleanup for a crate object, casting away the const of shared handles: the
  * cleanup is the one place that releases them. */
@@ -116,6 +125,20 @@ apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_par
         if ((st = tlsr_server_config_builder_add_certified_key(b, params->keys[i])) != TLSR_OK) {
             goto cleanup;
         }
+    }
+    if (params->n_ticket_keys > 0
+        && (st = tlsr_server_config_builder_set_ticket_keys(
+                b, params->ticket_keys, (size_t)params->n_ticket_keys,
+                params->ticket_lifetime)) != TLSR_OK) {
+        goto cleanup;
+    }
+    st = params->session_store
+         ? tlsr_server_config_builder_set_session_store(b, params->session_store,
+                                                        params->session_put,
+                                                        params->session_get)
+         : tlsr_server_config_builder_set_session_cache_size(b, params->session_cache_size);
+    if (st != TLSR_OK) {
+        goto cleanup;
     }
     st = tlsr_server_config_builder_build(b, config, errbuf, sizeof(errbuf));
     b = NULL; /* consumed by build, on success and on failure */
@@ -304,4 +327,81 @@ const char *tls_ffi_conn_error(tlsr_conn *conn, apr_pool_t *p)
 
     tlsr_conn_last_error(conn, buf, sizeof(buf), &len);
     return apr_pstrdup(p, buf);
+}
+
+int tls_ffi_conn_is_resumed(const tlsr_conn *conn)
+{
+    return tlsr_conn_is_resumed(conn);
+}
+
+const char *tls_ffi_conn_session_id(const tlsr_conn *conn, apr_pool_t *p)
+{
+    const uint8_t *id = NULL;
+    size_t len = 0, i;
+    char *hex;
+
+    if (tlsr_conn_session_id(conn, &id, &len) != TLSR_OK || !len) {
+        return NULL;
+    }
+    hex = apr_palloc(p, 2 * len + 1);
+    for (i = 0; i < len; ++i) {
+        apr_snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    }
+    return hex;
+}
+
+int tls_ffi_conn_key_index(const tlsr_conn *conn)
+{
+    size_t index = 0;
+
+    return tlsr_conn_certified_key_index(conn, &index) == TLSR_OK ? (int)index : 0;
+}
+
+/* --- X.509 --------------------------------------------------------------------------------- */
+
+apr_status_t tls_ffi_x509_of_key(apr_pool_t *p, const tlsr_certified_key *key, size_t index,
+                                 tlsr_x509 **cert)
+{
+    const uint8_t *der;
+    size_t len;
+    tlsr_status st = tlsr_certified_key_cert_der(key, index, &der, &len);
+
+    if (st == TLSR_OK) {
+        st = tlsr_x509_parse(der, len, cert);
+    }
+    if (st == TLSR_OK) {
+        on_pool(p, *cert, free_x509);
+    }
+    return status(st);
+}
+
+/* A borrowed crate text copied into p, or NULL. */
+static const char *text(tlsr_status st, const char *s, size_t len, apr_pool_t *p)
+{
+    return st == TLSR_OK ? apr_pstrmemdup(p, s, len) : NULL;
+}
+
+const char *tls_ffi_x509_text(const tlsr_x509 *cert, int field, apr_pool_t *p)
+{
+    const char *s = NULL;
+    size_t len = 0;
+
+    return text(tlsr_x509_text(cert, (tlsr_x509_field)field, &s, &len), s, len, p);
+}
+
+const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr,
+                                 size_t index, apr_pool_t *p)
+{
+    const char *s = NULL;
+    size_t len = 0;
+
+    return text(tlsr_x509_dn_attr(cert, issuer, attr, index, &s, &len), s, len, p);
+}
+
+const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_pool_t *p)
+{
+    const char *s = NULL;
+    size_t len = 0;
+
+    return text(tlsr_x509_san(cert, type, index, &s, &len), s, len, p);
 }

@@ -21,6 +21,7 @@ typedef struct tlsr_certified_key tlsr_certified_key;
 typedef struct tlsr_server_config tlsr_server_config;
 typedef struct tlsr_acceptor tlsr_acceptor;
 typedef struct tlsr_conn tlsr_conn;
+typedef struct tlsr_x509 tlsr_x509;
 
 /* Crate status n as an apr_status_t, and the statuses callers test for by name. */
 #define TLS_FFI_ERROR(n) (APR_OS_START_USERERR + 7000 + (n))
@@ -54,11 +55,27 @@ apr_status_t tls_ffi_certified_key_validity(const tlsr_certified_key *key,
 
 /* --- server configs (pconf) --------------------------------------------------------------- */
 
+/* Session store callbacks, called by the crate from the thread driving a connection (same
+ * signatures as tlsr.h's). put: store value under key, 1 if stored. get: copy the value into
+ * buf (cap bytes), set *out_len, and delete it if `remove`; 1 if found. */
+typedef int tls_ffi_session_put(void *userdata, const uint8_t *key, size_t key_len,
+                                const uint8_t *value, size_t value_len);
+typedef int tls_ffi_session_get(void *userdata, const uint8_t *key, size_t key_len, int remove,
+                                uint8_t *buf, size_t cap, size_t *out_len);
+
+#define TLS_FFI_TICKET_KEY_LEN 48  /* 16-byte key name + 32-byte AES-256-GCM secret */
+
 typedef struct {
     const uint16_t *versions; int n_versions;          /* protocol versions to enable */
     const uint16_t *suites; int n_suites;              /* suites, in preference order */
     int ignore_client_order;                           /* server's order decides */
     const tlsr_certified_key *const *keys; int n_keys; /* in order of preference */
+    const unsigned char *ticket_keys; int n_ticket_keys; /* first encrypts; 0: no tickets */
+    unsigned ticket_lifetime;                          /* seconds */
+    void *session_store;                               /* userdata of the callbacks, or NULL: */
+    tls_ffi_session_put *session_put;
+    tls_ffi_session_get *session_get;
+    size_t session_cache_size;                         /* per-process cache entries, 0: none */
 } tls_ffi_server_params;
 
 apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_params *params,
@@ -111,5 +128,33 @@ uint16_t tls_ffi_conn_suite(const tlsr_conn *conn);
 /* The negotiated ALPN protocol copied into p, or NULL. */
 const char *tls_ffi_conn_alpn(const tlsr_conn *conn, apr_pool_t *p);
 const char *tls_ffi_conn_error(tlsr_conn *conn, apr_pool_t *p);
+/* After the handshake: resumed or full; the session id as lower-case hex (NULL if none);
+ * which of the config's keys the handshake used. */
+int tls_ffi_conn_is_resumed(const tlsr_conn *conn);
+const char *tls_ffi_conn_session_id(const tlsr_conn *conn, apr_pool_t *p);
+int tls_ffi_conn_key_index(const tlsr_conn *conn);
+
+/* --- X.509 fields (tlsr.h documents the text forms) --------------------------------------- */
+
+#define TLS_FFI_X509_SUBJECT 0
+#define TLS_FFI_X509_ISSUER 1
+#define TLS_FFI_X509_SERIAL 2
+#define TLS_FFI_X509_VERSION 3
+#define TLS_FFI_X509_NOT_BEFORE 4
+#define TLS_FFI_X509_NOT_AFTER 5
+#define TLS_FFI_X509_KEY_ALG 6
+#define TLS_FFI_X509_SIG_ALG 7
+#define TLS_FFI_X509_PEM 8
+#define TLS_FFI_SAN_EMAIL 1
+#define TLS_FFI_SAN_DNS 2
+
+/* The index-th certificate of a key's chain (0: the leaf), parsed; freed with p. */
+apr_status_t tls_ffi_x509_of_key(apr_pool_t *p, const tlsr_certified_key *key, size_t index,
+                                 tlsr_x509 **cert);
+/* Texts copied into p; NULL when absent. */
+const char *tls_ffi_x509_text(const tlsr_x509 *cert, int field, apr_pool_t *p);
+const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr,
+                                 size_t index, apr_pool_t *p);
+const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_pool_t *p);
 
 #endif /* TLS_FFI_H */

@@ -193,3 +193,17 @@ const char *tls_proto_suite_name(apr_pool_t *p, uint16_t id)
     }
     return apr_psprintf(p, "TLS_CIPHER_0x%04x", id);
 }
+
+int tls_proto_suite_key_bits(uint16_t id)
+{
+    size_t i;
+
+    for (i = 0; i < N_SUITES; ++i) {
+        if (SUITES[i].id == id) {
+            const char *name = SUITES[i].iana;
+            return strstr(name, "_AES_128_") ? 128
+                   : (strstr(name, "_AES_256_") || strstr(name, "_CHACHA20_")) ? 256 : 0;
+        }
+    }
+    return 0;
+}

@@ -31,6 +31,10 @@ int tls_proto_suite_id(const char *name, uint16_t *id);
  * error text allocated from p naming the first unknown name. */
 const char *tls_proto_parse_suites(apr_pool_t *p, const char *list, apr_array_header_t *ids);
 
+/* The bits of a suite's symmetric key (128 for AES-128, 256 for AES-256 and ChaCha20), 0 if
+ * not known. */
+int tls_proto_suite_key_bits(uint16_t id);
+
 /* The IANA name of a suite ("TLS_AES_128_GCM_SHA256"), or "TLS_CIPHER_0xNNNN" from p. */
 const char *tls_proto_suite_name(apr_pool_t *p, uint16_t id);
 

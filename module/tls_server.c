@@ -8,6 +8,7 @@
 
 #include "tls_server.h"
 #include "tls_cert.h"
+#include "tls_cache.h"
 #include "tls_proto.h"
 
 APLOG_USE_MODULE(tls);
@@ -214,6 +215,11 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
     }
     tls = apr_pcalloc(pconf, sizeof(*tls));
     tls->keys = keys;
+    tls->key_vars = apr_array_make(pconf, keys->nelts, sizeof(const apr_table_t *));
+    for (i = 0; i < keys->nelts; ++i) {
+        APR_ARRAY_PUSH(tls->key_vars, const apr_table_t *) =
+            tls_cert_vars(reg, APR_ARRAY_IDX(keys, i, const tlsr_certified_key *));
+    }
     tls->suites = vhost_suites(pconf, sc, supported);
     if ((err = vhost_versions(sc, tls->suites, tls->versions, &tls->n_versions))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0106: %s: %s",
@@ -228,6 +234,7 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
     params.ignore_client_order = !sc->honor_client_order;
     params.keys = (const tlsr_certified_key *const *)keys->elts;
     params.n_keys = keys->nelts;
+    tls_cache_params(sc->global->cache, sc->session_tickets, &params);
     if (tls_ffi_server_config_build(pconf, &params, &tls->no_alpn, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "TLS0106: %s: cannot set up TLS: %s", tls_server_name(ptemp, s), err);
@@ -364,6 +371,9 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     }
     if (g->engine_addrs->nelts == 0) {
         return OK;
+    }
+    if (tls_cache_setup(pconf, ptemp, base) != OK) {
+        rv = !OK;
     }
     supported = tls_ffi_supported_suites(ptemp);
     reg = tls_cert_registry_create(pconf);

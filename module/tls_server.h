@@ -23,6 +23,7 @@ typedef struct tls_vhost_tls {
     apr_array_header_t *alpn;             /* tls_alpn_config */
     /* the settings it was built from, to compare vhosts (421) and to report: */
     apr_array_header_t *keys;             /* const tlsr_certified_key *, TLSCertificate order */
+    apr_array_header_t *key_vars;         /* const apr_table_t *: SSL_SERVER_* of each key */
     apr_array_header_t *suites;           /* uint16_t, in preference order */
     uint16_t versions[2];                 /* enabled protocol versions, lowest first */
     int n_versions;

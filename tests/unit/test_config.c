@@ -18,6 +18,8 @@ AP_DECLARE(const char *) ap_check_cmd_context(cmd_parms *cmd, unsigned forbidden
 { (void)cmd; (void)forbidden; return "not in a test"; }
 AP_DECLARE(char *) ap_server_root_relative(apr_pool_t *p, const char *fname)
 { (void)p; return (char *)fname; }
+AP_DECLARE(char *) ap_getword_conf(apr_pool_t *p, const char **line)
+{ (void)p; (void)line; return ""; }
 
 static int failures;
 
@@ -29,10 +31,10 @@ static int failures;
 #define FIELD(f) { #f, offsetof(tls_conf_server, f), sizeof(((tls_conf_server *)0)->f) }
 static const struct { const char *name; size_t off, size; } MERGED[] = {
     FIELD(global), FIELD(certs), FIELD(min_version), FIELD(ciphers_prefer),
-    FIELD(ciphers_suppress), FIELD(honor_client_order),
+    FIELD(ciphers_suppress), FIELD(honor_client_order), FIELD(session_tickets),
 };
 /* not merged: server (whose config it is), enabled and tls (post_config results) */
-_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 64,
+_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 72,
                "tls_conf_server changed: update the merge and this test");
 
 static void check_same(const char *what, const tls_conf_server *got, const tls_conf_server *want)
@@ -43,6 +45,44 @@ static void check_same(const char *what, const tls_conf_server *got, const tls_c
         CHECK(!memcmp((const char *)got + MERGED[i].off, (const char *)want + MERGED[i].off,
                       MERGED[i].size), "%s: field %s not merged", what, MERGED[i].name);
     }
+}
+
+/* TLSOptions merges like mod_ssl's SSLOptions: relative (+/-) adjusts the parent, a bare
+ * option replaces it. */
+static tls_conf_dir *dir(apr_pool_t *p, int options, int add, int del)
+{
+    tls_conf_dir *d = tls_config_dir_create(p, NULL);
+    d->options = options;
+    d->options_add = add;
+    d->options_del = del;
+    return d;
+}
+
+static void check_options(apr_pool_t *p)
+{
+    const int STD = TLS_OPT_STD_ENV_VARS, CERT = TLS_OPT_EXPORT_CERT_DATA,
+              REL = TLS_OPT_RELATIVE;
+    tls_conf_dir *none = tls_config_dir_create(p, NULL), *m;
+
+    m = tls_config_dir_merge(p, none, none);
+    CHECK((m->options & ~REL) == 0, "nothing set: no options");
+    /* parent "StdEnvVars", child "+ExportCertData": both */
+    m = tls_config_dir_merge(p, dir(p, STD, STD, 0), dir(p, REL | CERT, CERT, 0));
+    CHECK((m->options & ~REL) == (STD | CERT), "+ adds to the parent's (%x)", m->options);
+    /* parent both, child "-StdEnvVars": ExportCertData */
+    m = tls_config_dir_merge(p, dir(p, STD | CERT, STD | CERT, 0), dir(p, REL, 0, STD));
+    CHECK((m->options & ~REL) == CERT, "- removes from the parent's (%x)", m->options);
+    /* parent both, child bare "ExportCertData": only that */
+    m = tls_config_dir_merge(p, dir(p, STD | CERT, STD | CERT, 0), dir(p, CERT, CERT, 0));
+    CHECK((m->options & ~REL) == CERT, "a bare option replaces (%x)", m->options);
+    /* a child that says nothing inherits */
+    m = tls_config_dir_merge(p, dir(p, STD, STD, 0), none);
+    CHECK((m->options & ~REL) == STD, "unset inherits (%x)", m->options);
+    /* three levels: +Cert at the middle, -Std at the bottom */
+    m = tls_config_dir_merge(p, tls_config_dir_merge(p, dir(p, STD, STD, 0),
+                                                     dir(p, REL | CERT, CERT, 0)),
+                             dir(p, REL, 0, STD));
+    CHECK((m->options & ~REL) == CERT, "relative changes accumulate (%x)", m->options);
 }
 
 int main(void)
@@ -88,6 +128,9 @@ int main(void)
     CHECK(fresh->ciphers_suppress && fresh->ciphers_suppress->nelts == 0, "no suppressed suites");
     CHECK(fresh->global->engine_addrs && fresh->global->engine_addrs->nelts == 0,
           "no TLSEngine addresses");
+    CHECK(fresh->session_tickets == 1, "TLSSessionTickets default on");
+    CHECK(fresh->global->session_timeout == 300, "TLSSessionCacheTimeout default 300");
+    CHECK(fresh->global->session_cache == NULL, "TLSSessionCache default (NULL: shmcb)");
 
     /* a preference without TLSHonorClientOrder means the server's order */
     fresh = tls_config_server_create(p, &main_s);
@@ -103,6 +146,8 @@ int main(void)
     fresh->honor_client_order = 1;
     tls_config_server_finalize(fresh);
     CHECK(fresh->honor_client_order == 1, "explicit TLSHonorClientOrder on is kept");
+
+    check_options(p);
 
     apr_pool_destroy(p);
     apr_terminate();
