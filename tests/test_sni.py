@@ -1,5 +1,7 @@
 """SNI selects the virtual host (ServerName, ServerAlias, wildcard alias) and its certificate;
-unknown names under TLSStrictSNI on/off; clients without SNI."""
+unknown names under TLSStrictSNI on/off; clients without SNI (403 where several vhosts share
+the address); the Host header against the SNI (421, or served when TLS settings are equal)."""
+import http.client
 import ssl
 
 import pytest
@@ -14,6 +16,9 @@ def _setup(env, h):
     h.vhost("a.test", aliases=["alt.a.test"], certs=[env.certs.leaf("a.test").pair])
     h.vhost("b.test", certs=[env.certs.leaf("b.test").pair])
     h.vhost("wild.test", aliases=["*.wild.test"], certs=[env.certs.leaf("wild.test").pair])
+    # the same certificate files (and protocols, suites) as a.test: requests for it may come
+    # over a connection made for a.test
+    h.vhost("twin.test", certs=[env.certs.leaf("a.test").pair])
     # another address (port) with a single vhost
     h.listen("other")
     h.vhost("localhost", port="other", certs=[env.certs.leaf("localhost").pair])
@@ -106,6 +111,25 @@ def test_host_header_for_other_vhost_is_misdirected(env, strict):
     assert body != b"b.test\n"
 
 
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_host_header_for_vhost_with_same_tls_settings_is_served(env, strict, version):
+    """SNI a.test, Host twin.test: twin.test uses the same certificate files, protocols and
+    suites, so the request is served by twin.test, on the same connection as a.test's."""
+    c = clients.HTTPSConnection("a.test", strict.port(), clients.context(env.ca, tls=version))
+    try:
+        for host in ("twin.test", "a.test", "twin.test"):
+            c.request("GET", "/whoami.txt", headers={"Host": host})
+            resp = c.getresponse()
+            assert (resp.status, resp.read()) == (200, (host + "\n").encode()), host
+        assert clients.peer_name(c.sock)[0] == "a.test"
+        assert c.connects == 1
+    finally:
+        c.close()
+    r = clients.curl(strict.port(), "/whoami.txt", "a.test", ca=env.ca, tls=version,
+                     headers=["Host: twin.test"])
+    assert r.rc == 0 and r.status == 200 and r.body == b"twin.test\n", r
+
+
 @pytest.mark.tls_only
 def test_strict_unknown_sni_s_client(env, strict):
     r = clients.s_client(strict.port(), "unknown.test", ca=env.ca)
@@ -165,21 +189,74 @@ def test_relaxed_known_sni_still_selects(env, relaxed):
     assert (st, body) == (200, b"wild.test\n")
 
 
+# Without SNI on an address with several name-based vhosts: the handshake is made with the
+# default vhost's certificate, then every request is refused with 403 (docs/directives.md,
+# "Without SNI"). mod_ssl does the same with SSLStrictSNIVHostCheck on (which the ssl backend
+# renders) and logs it at level error (AH02033); mod_tls must not log a client's choice as a
+# server error.
+@pytest.mark.allow_errors(r"\[ssl:error\].*AH02033")
 @pytest.mark.parametrize("which", ["strict", "relaxed"])
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
-def test_no_sni_gets_first_vhost(env, request, which, version):
+def test_no_sni_on_name_based_address_is_forbidden(env, request, which, version):
     h = request.getfixturevalue(which)
     r = clients.s_client(h.port(), None, ca=env.ca, tls=version, host="a.test")
     assert r.established, r
-    assert r.peer_cn == "a.test", r
-    assert r.status == 200 and r.body == "a.test\n", r
-    # Python sends no SNI for an IP address
-    ctx = clients.context(verify=False, tls=version)
-    s = clients.tls_connect(h.port(), None, ctx)
+    assert r.peer_cn == "a.test", r           # the default vhost's certificate
+    assert r.status == 403, r
+    assert r.body != "a.test\n", r
+    # Python sends no SNI for an IP address: every request, whatever its Host, path or method,
+    # is refused. (The server may close the connection after a 403: then, as any HTTP client
+    # does with an idempotent request, reconnect - without SNI again - and send it there.)
+    c = clients.HTTPSConnection("127.0.0.1", h.port(), clients.context(verify=False, tls=version))
     try:
-        assert clients.peer_name(s)[0] == "a.test"
+        for method, host, path in [("GET", "a.test", "/whoami.txt"),
+                                   ("GET", "b.test", "/whoami.txt"),
+                                   ("GET", "www.wild.test", "/index.html"),
+                                   ("HEAD", "a.test", "/"),
+                                   ("GET", "a.test", "/does-not-exist"),
+                                   ("GET", "localhost", "/whoami.txt")]:
+            for attempt in (1, 2):
+                try:
+                    c.request(method, path, headers={"Host": host})
+                    peer = clients.peer_name(c.sock)[0]
+                    resp = c.getresponse()
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                        ssl.SSLEOFError):
+                    c.close()
+                    if attempt == 2:
+                        raise
+            body = resp.read()
+            assert resp.status == 403, (method, host, path, resp.status, body)
+            assert (host + "\n").encode() != body, body
+            assert peer == "a.test"
     finally:
-        s.close()
+        c.close()
+    # clients with SNI on the same address are served as before
+    st, _, body = clients.get(h.port(), "/whoami.txt", "b.test", ca=env.ca)
+    assert (st, body) == (200, b"b.test\n")
+
+
+@pytest.mark.parametrize("which", ["strict", "relaxed"])
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_no_sni_on_single_vhost_address_is_served(env, request, which, version):
+    """The "other" port has a single vhost: clients without SNI get it."""
+    h = request.getfixturevalue(which)
+    r = clients.s_client(h.port("other"), None, ca=env.ca, tls=version, host="localhost")
+    assert r.established, r
+    assert r.peer_cn == "localhost", r
+    assert r.status == 200 and r.body == "localhost\n", r
+    ctx = clients.context(verify=False, tls=version)
+    c = clients.HTTPSConnection("127.0.0.1", h.port("other"), ctx)
+    try:
+        for _ in range(2):
+            c.request("GET", "/whoami.txt", headers={"Host": "localhost"})
+            resp = c.getresponse()
+            assert (resp.status, resp.read()) == (200, b"localhost\n")
+        assert clients.peer_name(c.sock)[0] == "localhost"
+        assert c.connects == 1
+    finally:
+        c.close()
 
 
 @pytest.mark.tls_only

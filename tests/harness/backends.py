@@ -1,5 +1,6 @@
 """Render the TLS part of a configuration for mod_tls (the module under test) or for mod_ssl
 (used to validate the harness and the tests: where behaviour is the same, both must pass)."""
+import base64
 import os
 
 from .httpd import MODULES_DIR, SUITES, hostport, suite, openssl_name
@@ -15,9 +16,25 @@ def _split(cipher_list):
     return out
 
 
+def write_ticket_keys(path, keys, mode=0o600):
+    """A TLSSessionTicketKeyFile: one base64 line per 48-byte key, the first encrypts.
+    Also writes ``path + ".bin"``, the first key as the 48 raw bytes mod_ssl's
+    SSLSessionTicketKeyFile reads (mod_ssl knows a single key only)."""
+    with open(path, "w") as f:
+        f.write("# session ticket keys, newest first\n")
+        for k in keys:
+            f.write(base64.b64encode(k).decode() + "\n")
+    os.chmod(path, mode)
+    with open(path + ".bin", "wb") as f:
+        f.write(keys[0])
+    os.chmod(path + ".bin", mode)
+    return path
+
+
 class TlsBackend:
     name = "tls"
     log_module = "tls"   # the module tag in error-log lines: [tls:info]
+    options_directive = "TLSOptions"
 
     def __init__(self, so_path):
         self.so = so_path
@@ -39,6 +56,14 @@ class TlsBackend:
                 lines.append("TLSEngine %s" % hostport(tls, port))
         if h.strict_sni is not None:
             lines.append("TLSStrictSNI %s" % ("on" if h.strict_sni else "off"))
+        if h.session_cache is not None:
+            lines.append('TLSSessionCache "%s"' % h._subst(h.session_cache))
+        if h.session_cache_timeout is not None:
+            lines.append("TLSSessionCacheTimeout %d" % h.session_cache_timeout)
+        if h.session_tickets is not None:
+            lines.append("TLSSessionTickets %s" % ("on" if h.session_tickets else "off"))
+        if h.ticket_key_file is not None:
+            lines.append('TLSSessionTicketKeyFile "%s"' % h.ticket_key_file)
         return lines
 
     def vhost_lines(self, vh, h):
@@ -61,6 +86,7 @@ class TlsBackend:
 class SslBackend:
     name = "ssl"
     log_module = "ssl"
+    options_directive = "SSLOptions"
 
     def global_lines(self, h):
         lines = []
@@ -69,13 +95,25 @@ class SslBackend:
         if "socache_shmcb" not in h.modules:
             lines.append("LoadModule socache_shmcb_module %s/mod_socache_shmcb.so"
                          % MODULES_DIR)
-        lines.append('SSLSessionCache "shmcb:%s/run/ssl_scache(512000)"' % h.root)
+        if h.session_cache is None:
+            lines.append('SSLSessionCache "shmcb:%s/run/ssl_scache(512000)"' % h.root)
+        else:
+            lines.append('SSLSessionCache "%s"' % h._subst(h.session_cache))
+        if h.session_cache_timeout is not None:
+            lines.append("SSLSessionCacheTimeout %d" % h.session_cache_timeout)
+        if h.session_tickets is not None:
+            lines.append("SSLSessionTickets %s" % ("on" if h.session_tickets else "off"))
+        # mod_tls answers requests without SNI on an address with name-based vhosts with 403;
+        # mod_ssl does so with this (and logs AH02033 at level error)
+        lines.append("SSLStrictSNIVHostCheck on")
         return lines
 
     def vhost_lines(self, vh, h):
         if not vh.is_tls():
             return []
         lines = ["SSLEngine on"]
+        if h.ticket_key_file is not None:
+            lines.append('SSLSessionTicketKeyFile "%s.bin"' % h.ticket_key_file)
         for cert, key in vh.certs:
             lines.append("SSLCertificateFile %s" % cert)
             if key:

@@ -42,6 +42,14 @@ KNOWN_MODULES = {
     "socache_shmcb": ("socache_shmcb_module", "mod_socache_shmcb.so"),
     "env": ("env_module", "mod_env.so"),
     "setenvif": ("setenvif_module", "mod_setenvif.so"),
+    "http2": ("http2_module", "mod_http2.so"),
+    "proxy": ("proxy_module", "mod_proxy.so"),
+    "proxy_http": ("proxy_http_module", "mod_proxy_http.so"),
+    "proxy_wstunnel": ("proxy_wstunnel_module", "mod_proxy_wstunnel.so"),
+    "reqtimeout": ("reqtimeout_module", "mod_reqtimeout.so"),
+    "socache_memcache": ("socache_memcache_module", "mod_socache_memcache.so"),
+    "socache_redis": ("socache_redis_module", "mod_socache_redis.so"),
+    "socache_dbm": ("socache_dbm_module", "mod_socache_dbm.so"),
 }
 BASE_MODULES = ("authz_core", "mime", "dir", "alias")
 
@@ -173,7 +181,8 @@ class Httpd:
     def __init__(self, env, name, mpm="event", modules=(), log_level="warn", timeout=None,
                  keepalive_timeout=None, strict_sni=None, global_extra="", allowed_errors=(),
                  backend=None, run_as=None, access_log=True, main_server_extra="",
-                 load_tls=True):
+                 load_tls=True, session_cache=None, session_cache_timeout=None,
+                 session_tickets=None, ticket_key_file=None):
         assert mpm in MPMS, mpm
         self.env = env
         self.name = name
@@ -190,6 +199,13 @@ class Httpd:
         self.run_as = run_as
         self.with_access_log = access_log
         self.load_tls = load_tls
+        # sessions: None leaves the backend's default. session_cache: "none" or
+        # "provider:args" (TLSSessionCache / SSLSessionCache); session_tickets: True/False;
+        # ticket_key_file: a file made by write_ticket_keys()
+        self.session_cache = session_cache
+        self.session_cache_timeout = session_cache_timeout
+        self.session_tickets = session_tickets
+        self.ticket_key_file = ticket_key_file
         self.root = tempfile.mkdtemp(prefix=name + "-", dir=env.workdir)
         os.chmod(self.root, 0o755)
         for d in ("logs", "run", "htdocs", "htdocs/main"):
@@ -275,7 +291,9 @@ class Httpd:
 
     def _subst(self, text):
         text = re.sub(r"@PORT\((\w+)\)@", lambda m: str(self.ports[m.group(1)]), text)
-        return (text.replace("@ROOT@", self.root)
+        # @TLSOPTIONS@: TLSOptions for mod_tls, SSLOptions for mod_ssl (same syntax)
+        return (text.replace("@TLSOPTIONS@", self.backend.options_directive)
+                .replace("@ROOT@", self.root)
                 .replace("@CERTS@", self.env.certs.dir)
                 .replace("@DATA@", self.env.data_dir))
 
@@ -524,6 +542,14 @@ Alias /data/ "{data}/"
     def error_log(self):
         try:
             with open(self.error_log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def read_file(self, rel):
+        """A file under the server root (e.g. a log of the test's own CustomLog), "" if absent."""
+        try:
+            with open(os.path.join(self.root, rel), errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
