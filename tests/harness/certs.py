@@ -137,21 +137,24 @@ class CertStore:
         return b.sign(issuer_key or key, hashes.SHA256())
 
     def _leaf_cert(self, host, sans, kind, key, issuer, issuer_key, not_before=None,
-                   not_after=None):
+                   not_after=None, subject=None, serial=None):
         now = _now()
         nb = not_before or now - datetime.timedelta(days=1)
         na = not_after or now + datetime.timedelta(days=365)
         alt = []
         for s in sans:
+            if isinstance(s, x509.GeneralName):
+                alt.append(s)
+                continue
             try:
                 alt.append(x509.IPAddress(ipaddress.ip_address(s)))
             except ValueError:
                 alt.append(x509.DNSName(s))
         b = (x509.CertificateBuilder()
-             .subject_name(_name(host, kind))
+             .subject_name(subject or _name(host, kind))
              .issuer_name(issuer.subject)
              .public_key(key.public_key())
-             .serial_number(x509.random_serial_number())
+             .serial_number(serial or x509.random_serial_number())
              .not_valid_before(nb)
              .not_valid_after(na)
              .add_extension(x509.SubjectAlternativeName(alt), critical=False)
@@ -163,11 +166,12 @@ class CertStore:
         return b.sign(issuer_key, _sign_hash(issuer_key))
 
     def _add_leaf(self, name, host, sans, kind, issuer=None, issuer_key=None, chain=(),
-                  **validity):
+                  subject=None, serial=None, **validity):
         issuer = issuer or self.ca
         issuer_key = issuer_key or self.ca_key
         key = _new_key(kind)
-        cert = self._leaf_cert(host, sans, kind, key, issuer, issuer_key, **validity)
+        cert = self._leaf_cert(host, sans, kind, key, issuer, issuer_key, subject=subject,
+                               serial=serial, **validity)
         cert_pem = _pem_cert(cert) + b"".join(_pem_cert(c) for c in chain)
         cp = self._write(name + ".pem", cert_pem)
         kp = self._write(name + ".key", _pem_key(key), private=True)
@@ -205,6 +209,28 @@ class CertStore:
                                  issuer=self.int, issuer_key=self.int_key, chain=[self.int])
         # the same leaf without its intermediate (a negative control)
         self._write("chain.test-ecdsa.leafonly.pem", chained.leaf_pem)
+
+        # A subject with everything the SSL_SERVER_S_DN_* variables must get right: several
+        # OUs (_OU, _OU_1, _OU_2), an e-mail address (_Email), UTF-8 (CN), characters RFC 2253
+        # escapes (O, ST, L); SANs of other types between the DNS names (SAN_DNS_n counts DNS
+        # names only). Issued by the intermediate: the issuer DN differs from the other leaves.
+        self._add_leaf("dn.test-ecdsa", "dn.test", [
+            "dn.test", "127.0.0.1", x509.RFC822Name("tls@dn.test"), "www.dn.test",
+            "*.x.dn.test"], "ecdsa", issuer=self.int, issuer_key=self.int_key, chain=[self.int],
+            # a first byte below 0x10: upper-case hex, two digits per byte, gives "0A1B..."
+            serial=0x0A1B2C3D4E5F60718293A4B5C6D7E8F9,
+            subject=x509.Name([
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+                x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "#Hash State"),
+                x509.NameAttribute(NameOID.LOCALITY_NAME, " Berlin "),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                   'Example, Inc. "q" +plus <lt> >gt ;semi \\back =eq'),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "alpha"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "beta"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "gamma"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "dn.test Zürich \u2713 Ωμέγα"),
+                x509.NameAttribute(NameOID.EMAIL_ADDRESS, "tls@dn.test"),
+            ]))
 
         # Key formats for a.test
         a_rsa = self.leaves["a.test-rsa"]
