@@ -11,7 +11,6 @@ forms `openssl x509` prints, which is what mod_ssl exports):
 All five ways are read on the same request, and the non-environment ways also where no
 TLSOptions are set. <If>, <ElseIf> and Require expr are checked with literal conditions as well.
 """
-import json
 import os
 import re
 import ssl
@@ -22,6 +21,7 @@ import pytest
 
 from conftest import server_fixture
 from harness import clients
+from harness.cgi import ENV_CGI, parse_env
 from harness.httpd import suite
 from harness.x509vars import log_escape, server_cert_vars
 
@@ -39,11 +39,6 @@ CERT_VARS = ["SSL_SERVER_S_DN", "SSL_SERVER_S_DN_C", "SSL_SERVER_S_DN_ST", "SSL_
 ALL_VARS = CONN_VARS + CERT_VARS
 WAYS = ["cgi", "rewrite", "header", "expr", "log"]
 
-CGI = """#!/usr/bin/python3
-import json, os, sys
-env = {k.decode("latin-1"): v.decode("latin-1") for k, v in os.environb.items()}
-sys.stdout.write("Content-Type: text/plain\\r\\n\\r\\n==ENV==" + json.dumps(env) + "==END==\\n")
-"""
 
 
 def _vhost_extra():
@@ -107,7 +102,7 @@ def server(env):
             extra=extra)
     h.vhost("dn.test", aliases=["www.dn.test"], certs=[env.certs.leaf("dn.test").pair],
             extra=extra)
-    h.write_file("cgi-bin/env.cgi", CGI, mode=0o755)
+    h.write_file("cgi-bin/env.cgi", ENV_CGI, mode=0o755)
     os.chmod(os.path.join(h.root, "cgi-bin"), 0o755)
     h.write_file("htdocs/if/index.html", "if\n")
     h.start()
@@ -130,13 +125,9 @@ class Seen:
     def env(self):
         """The CGI's environment (values: the bytes of the environment, read as UTF-8)."""
         assert self.status == 200, (self.status, self.body[:2000])
-        # (s_client may print session tickets it reads after the response: take the JSON
-        # between its markers)
-        m = re.search(rb"==ENV==(.*)==END==", self.body, re.S)
-        assert m, "not the CGI's output: ...%r" % self.body[-1000:]
-        env = json.loads(m.group(1).decode("latin-1"))
-        return {k: v.encode("latin-1").decode("utf-8", errors="backslashreplace")
-                for k, v in env.items()}
+        # (s_client may print session tickets it reads after the response: the JSON is
+        # between markers)
+        return parse_env(self.body)
 
 
 def _hdr(v):
