@@ -4,9 +4,14 @@ import re
 
 # The environment as bytes (values may be UTF-8 or anything), JSON between markers so that a
 # client that prints other things around the body (s_client) can still find it.
+# A request body is read and described as _BODY_LEN and _BODY_SHA256.
 ENV_CGI = """#!/usr/bin/python3
-import json, os, sys
+import hashlib, json, os, sys
 env = {k.decode("latin-1"): v.decode("latin-1") for k, v in os.environb.items()}
+if os.environ.get("CONTENT_LENGTH"):
+    body = sys.stdin.buffer.read(int(os.environ["CONTENT_LENGTH"]))
+    env["_BODY_LEN"] = str(len(body))
+    env["_BODY_SHA256"] = hashlib.sha256(body).hexdigest()
 sys.stdout.write("Content-Type: text/plain\\r\\n\\r\\n==ENV==" + json.dumps(env) + "==END==\\n")
 """
 

@@ -269,9 +269,11 @@ def plain_get(port, path="/whoami.txt", host="localhost", addr="127.0.0.1", head
 
 
 # -------------------------------------------------------------------------- h2load
-def h2load(url, requests, clients, args=(), timeout=300):
-    """h2load over HTTP/1.1; returns (rc, output, dict of counters)."""
-    cmd = [H2LOAD, "--h1", "-n", str(requests), "-c", str(clients)] + list(args) + [url]
+def h2load(url, requests, clients, args=(), timeout=300, h1=True):
+    """h2load over HTTP/1.1 (h1=False: the protocol ALPN negotiates, h2 first); returns
+    (rc, output, dict of counters; "protocol": the application protocol negotiated)."""
+    cmd = [H2LOAD] + (["--h1"] if h1 else []) + ["-n", str(requests), "-c", str(clients)] \
+        + list(args) + [url]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout)
     out = p.stdout.decode(errors="replace")
@@ -285,4 +287,8 @@ def h2load(url, requests, clients, args=(), timeout=300):
     m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     if m:
         counts["2xx"] = int(m.group(1))
+        counts["4xx"] = int(m.group(3))
+        counts["5xx"] = int(m.group(4))
+    m = re.search(r"Application protocol: (\S+)", out)
+    counts["protocol"] = m.group(1) if m else None
     return p.returncode, out, counts
