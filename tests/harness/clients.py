@@ -292,3 +292,57 @@ def h2load(url, requests, clients, args=(), timeout=300, h1=True):
     m = re.search(r"Application protocol: (\S+)", out)
     counts["protocol"] = m.group(1) if m else None
     return p.returncode, out, counts
+
+
+# ------------------------------------------------------------------ session resumption
+class Exchange:
+    """One request on a new connection (see ``resume``)."""
+
+    def __init__(self, reused, session, version, cipher, status, headers, body):
+        self.reused = reused
+        self.session = session
+        self.version = version
+        self.cipher = cipher
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self):
+        return "<Exchange reused=%s %s %s status=%s headers=%s>" % (
+            self.reused, self.version, self.cipher, self.status, self.headers)
+
+
+def resume(port, sni, ctx, session=None, path="/whoami.txt", headers=None, addr="127.0.0.1",
+           timeout=30):
+    """A new connection offering ``session`` (an ssl.SSLSession, or None), one HTTP/1.1
+    request with Connection: close, read to the end. The session returned is the one the
+    client holds afterwards (with TLS 1.3 the tickets arrive after the handshake)."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    try:
+        ss = ctx.wrap_socket(s, server_hostname=sni, session=session)
+    except BaseException:
+        s.close()
+        raise
+    try:
+        req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, sni)
+        for k, v in (headers or {}).items():
+            req += "%s: %s\r\n" % (k, v)
+        ss.sendall((req + "\r\n").encode())
+        data = b""
+        while True:
+            chunk = ss.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else None
+        hdrs = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                hdrs[k.strip().lower()] = v.strip()
+        return Exchange(ss.session_reused, ss.session, ss.version(), ss.cipher()[0], status,
+                        hdrs, body)
+    finally:
+        ss.close()
