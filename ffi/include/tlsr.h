@@ -14,7 +14,8 @@
  *  - Constructors that can fail take an optional `err`/`err_cap` buffer and write a
  *    NUL-terminated, possibly truncated message into it on failure. Calls on an existing
  *    handle keep the message of their last failure on the handle: tlsr_*_last_error().
- *    No thread-local state: a handle may move between threads, never be used by two at once.
+ *    No thread-local state survives a call: a handle may move between threads, never be used
+ *    by two at once.
  *  - Panics never cross the boundary: every function catches them and returns TLSR_PANIC.
  *  - Borrowed views (pointer + length) stay valid until the next mutating call on the same
  *    handle, or its free. Copy what you keep.
@@ -128,7 +129,8 @@ typedef struct tlsr_server_config_builder tlsr_server_config_builder;
 typedef struct tlsr_server_config tlsr_server_config;
 
 /* Session storage supplied by the caller (e.g. a cache shared by processes). Called from the
- * thread that drives a connection, inside tlsr_acceptor_into_conn/tlsr_conn_read_tls.
+ * thread that drives a connection, inside tlsr_acceptor_into_conn/tlsr_conn_read_tls (the
+ * crate relies on that to attribute stored and taken sessions to that connection).
  * put: store value under key; return 1 if stored, 0 if not.
  * get: look key up; if found and it fits, copy it into buf, set *out_len, return 1; when
  *      `remove` is non-zero the entry must also be deleted (single-use). Return 0 otherwise. */
@@ -179,8 +181,12 @@ tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config
 /* Stateless session tickets (RFC 5077 for TLS 1.2, and TLS 1.3 tickets) encrypted with the
  * caller's keys: n keys of TLSR_TICKET_KEY_LEN bytes each at `keys` (a 16-byte key name, then a
  * 32-byte AES-256-GCM secret). The first key encrypts new tickets; every key decrypts, so a
- * fleet can rotate keys. `lifetime` (seconds) is announced to clients. The keys are copied.
- * n == 0: no tickets (the default); sessions then go to the session store or cache. */
+ * fleet can rotate keys. `lifetime` (seconds) is announced to clients; the server does not
+ * check ticket ages (rustls does not either): a ticket opens as long as its key is configured,
+ * so rotate keys to bound that. The keys are copied; ALPN variants of the config share them.
+ * n == 0: no tickets (the default); sessions then go to the session store or cache.
+ * A ticket is: key name (16) || random nonce (12) || AES-256-GCM ciphertext || tag (16), with
+ * the key name as additional authenticated data. */
 #define TLSR_TICKET_KEY_LEN 48
 tlsr_status tlsr_server_config_builder_set_ticket_keys(tlsr_server_config_builder *builder,
                                                        const uint8_t *keys, size_t n,
@@ -294,14 +300,19 @@ tlsr_status tlsr_conn_alpn(const tlsr_conn *conn, const uint8_t **proto, size_t 
 tlsr_status tlsr_conn_sni(const tlsr_conn *conn, const char **name, size_t *len);
 
 /* After the handshake: non-zero if this connection resumed an earlier session (by TLS 1.2
- * session id or ticket, or a TLS 1.3 ticket) rather than doing a full handshake. */
+ * session id or ticket, or a TLS 1.3 ticket) rather than doing a full handshake. 0 while
+ * handshaking. */
 int tlsr_conn_is_resumed(const tlsr_conn *conn);
 
-/* After the handshake: an identifier of the TLS session, the same on the connection that made
- * the session and on every connection that resumes it (*len 0 if there is none). TLS 1.2: the
- * session id of the ServerHello. TLS 1.3 (and TLS 1.2 with tickets but no session id): the
- * first 32 bytes of SHA-256 of the ticket the client resumed with, or else of the first ticket
- * this connection issued. Borrowed view. */
+/* After the handshake (TLSR_WRONG_STATE while handshaking): an identifier of the TLS session,
+ * the same on the connection that made the session and on every connection that resumes it
+ * (*id NULL and *len 0 if there is none, e.g. without cache and tickets). Whenever a ticket is
+ * involved (TLS 1.3 always; TLS 1.2 when the client resumed with a ticket or was issued one):
+ * SHA-256 (32 bytes) of the ticket the client resumed with, or else of the first ticket this
+ * connection issued. A resumed connection issues new tickets, so a client that resumes again
+ * with one of those gets a new id. TLS 1.2 without tickets: the session id of the ServerHello
+ * (with tickets it is not stable: a client resuming by ticket sends a fresh random one, which
+ * the server echoes, RFC 5077 3.4). Borrowed view. */
 tlsr_status tlsr_conn_session_id(const tlsr_conn *conn, const uint8_t **id, size_t *len);
 
 /* After into_conn: which of the config's certified keys (in the order they were added) the

@@ -1,5 +1,6 @@
 //! The acceptor: reads a ClientHello before the host chooses a config (by SNI, ALPN, ...).
 
+use crate::observe::observe;
 use crate::status::{
     alert_for, alert_record, status_of, Failure, ALERT_DECODE_ERROR, ALERT_HANDSHAKE_FAILURE,
     ALERT_PROTOCOL_VERSION,
@@ -209,9 +210,10 @@ impl tlsr_acceptor {
                 return Err(self.state_error());
             }
         };
-        match accepted.into_connection(Arc::clone(&config.rustls)) {
+        let (result, observed) = observe(|| accepted.into_connection(Arc::clone(&config.rustls)));
+        match result {
             Ok(tls) => {
-                let mut conn = tlsr_conn::new(tls);
+                let mut conn = tlsr_conn::new(tls, observed);
                 match conn.process() {
                     Ok(()) => Ok(conn),
                     Err(failure) => {

@@ -1,10 +1,13 @@
 //! Cipher suites, the server config builder, and the certificate resolver.
 
-use crate::session::{tlsr_session_get_cb, tlsr_session_put_cb, CallbackStore};
+use crate::observe::note;
+use crate::session::{tlsr_session_get_cb, tlsr_session_put_cb, CallbackStore, ObservedStore};
 use crate::status::Failure;
+use crate::ticket::{self, Ticketer};
 use crate::*;
 use rustls::server::{
     ClientHello, NoServerSessionStorage, ResolvesServerCert, ServerSessionMemoryCache,
+    StoresServerSessions,
 };
 use rustls::sign::CertifiedKey;
 use rustls::{ServerConfig, SupportedCipherSuite, SupportedProtocolVersion, ALL_CIPHER_SUITES};
@@ -67,16 +70,19 @@ pub extern "C" fn tlsr_suite_version(suite: u16) -> u16 {
 /// Chooses, for each handshake, the first certified key that can sign with a scheme the client
 /// offers. rustls has already narrowed the offered schemes to those usable with the cipher
 /// suites both sides support, so with an ECDSA key first and an RSA key second, modern
-/// clients get ECDSA and the others RSA.
+/// clients get ECDSA and the others RSA. The connection being set up learns the chosen key's
+/// index through observe.rs (rustls calls this inside Accepted::into_connection).
 struct FirstUsableKey(Vec<Arc<CertifiedKey>>);
 
 impl ResolvesServerCert for FirstUsableKey {
     fn resolve(&self, hello: ClientHello) -> Option<Arc<CertifiedKey>> {
         let offered = hello.signature_schemes();
-        self.0
+        let index = self
+            .0
             .iter()
-            .find(|ck| ck.key.choose_scheme(offered).is_some())
-            .cloned()
+            .position(|ck| ck.key.choose_scheme(offered).is_some())?;
+        note(|o| o.key_index = Some(index));
+        self.0.get(index).cloned()
     }
 }
 
@@ -90,6 +96,7 @@ pub struct tlsr_server_config_builder {
     alpn: Vec<Vec<u8>>,
     store: Option<CallbackStore>,
     cache_size: usize,
+    ticketer: Option<Arc<Ticketer>>,
 }
 
 impl Default for tlsr_server_config_builder {
@@ -102,6 +109,7 @@ impl Default for tlsr_server_config_builder {
             alpn: Vec::new(),
             store: None,
             cache_size: 256,
+            ticketer: None,
         }
     }
 }
@@ -150,11 +158,15 @@ impl tlsr_server_config_builder {
             .with_cert_resolver(Arc::new(FirstUsableKey(keys)));
         config.ignore_client_order = self.ignore_client_order;
         config.alpn_protocols = self.alpn;
-        config.session_storage = match self.store {
+        let store: Arc<dyn StoresServerSessions> = match self.store {
             Some(store) => Arc::new(store),
             None if self.cache_size == 0 => Arc::new(NoServerSessionStorage {}),
             None => ServerSessionMemoryCache::new(self.cache_size),
         };
+        config.session_storage = Arc::new(ObservedStore(store));
+        if let Some(ticketer) = self.ticketer {
+            config.ticketer = ticketer;
+        }
         let suites = suites.iter().map(|s| s.suite().get_u16()).collect();
         Ok(tlsr_server_config {
             rustls: Arc::new(config),
@@ -307,6 +319,27 @@ pub extern "C" fn tlsr_server_config_builder_set_session_cache_size(
 ) -> tlsr_status {
     guard(|| {
         try_mut(builder)?.cache_size = entries;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_server_config_builder_set_ticket_keys(
+    builder: *mut tlsr_server_config_builder,
+    keys: *const u8,
+    n: usize,
+    lifetime: u32,
+) -> tlsr_status {
+    guard(|| {
+        let builder = try_mut(builder)?;
+        let len = n.checked_mul(ticket::KEY_LEN).ok_or(TLSR_INVALID_PARAM)?;
+        let keys = try_slice(keys, len)?;
+        builder.ticketer = match n {
+            0 => None,
+            _ => Some(Arc::new(
+                Ticketer::new(keys, lifetime).ok_or(TLSR_INVALID_PARAM)?,
+            )),
+        };
         Ok(())
     })
 }

@@ -12,10 +12,17 @@
 //!   do (the host learns of TCP EOF itself). An empty buffer also gives `Ok(0)`: we refuse it.
 //! - Writes are limited to 64 KiB of pending TLS by default; we lift that limit so that a
 //!   write always takes everything (the host flushes with write_tls and bounds its own data).
+//! - The resolver, ticketer and session store run inside `process_new_packets` (and
+//!   `Accepted::into_connection`, acceptor.rs): `process` observes them (observe.rs).
+//! - TLS 1.3 resumption: `received_resumption_data()` is Some exactly when the server accepted
+//!   a ticket (server/tls13.rs), whatever data the ticket carries. TLS 1.2 never sets it: we
+//!   read resumption and the session id off the outgoing handshake (flight.rs).
 
+use crate::flight::FlightWatch;
+use crate::observe::{observe, Observed, TicketHash};
 use crate::status::Failure;
 use crate::*;
-use rustls::ServerConnection;
+use rustls::{ProtocolVersion, ServerConnection};
 use std::io::{self, Read, Write};
 use std::os::raw::{c_char, c_int};
 
@@ -30,10 +37,15 @@ pub struct tlsr_conn {
     /// send_close_notify was called.
     closed: bool,
     last_error: String,
+    /// What the resolver, ticketer and session store did for this connection.
+    observed: Observed,
+    /// The server's handshake on its way out.
+    flight: FlightWatch,
 }
 
 impl tlsr_conn {
-    pub(crate) fn new(mut tls: ServerConnection) -> Self {
+    /// A connection fresh from into_connection, with what was observed during that call.
+    pub(crate) fn new(mut tls: ServerConnection, observed: Observed) -> Self {
         tls.set_buffer_limit(None);
         tlsr_conn {
             tls,
@@ -41,6 +53,51 @@ impl tlsr_conn {
             failed: None,
             closed: false,
             last_error: String::new(),
+            observed,
+            flight: FlightWatch::default(),
+        }
+    }
+
+    fn version(&self) -> Option<ProtocolVersion> {
+        self.tls.protocol_version()
+    }
+
+    /// False while handshaking (see tlsr.h).
+    fn is_resumed(&self) -> bool {
+        if self.tls.is_handshaking() {
+            return false;
+        }
+        match self.version() {
+            Some(ProtocolVersion::TLSv1_3) => self.tls.received_resumption_data().is_some(),
+            Some(ProtocolVersion::TLSv1_2) => self.flight.abbreviated(),
+            _ => false,
+        }
+    }
+
+    /// tlsr_conn_session_id, after the handshake. A TLS 1.2 ServerHello that resumes by ticket
+    /// echoes the client's new random session id (RFC 5077 3.4), so sessions that involve a
+    /// ticket are named by the ticket on both versions; only TLS 1.2 sessions without tickets
+    /// by their session id.
+    fn session_id(&self) -> Option<&[u8]> {
+        let o = &self.observed;
+        let tls12 = self.version() == Some(ProtocolVersion::TLSv1_2);
+        let (issued, resumed_with): (Option<&TicketHash>, Option<&TicketHash>) = if tls12 {
+            (o.ticket_issued.as_ref(), o.ticket_opened.as_ref())
+        } else {
+            (
+                o.ticket_issued.as_ref().or(o.stored.as_ref()),
+                o.ticket_opened.as_ref().or(o.taken.as_ref()),
+            )
+        };
+        let session_id = self
+            .flight
+            .session_id()
+            .filter(|id| tls12 && !id.is_empty());
+        if self.is_resumed() {
+            // rustls tries the ticket first, and the session id only when no ticket was sent.
+            resumed_with.map(|h| &h[..]).or(session_id)
+        } else {
+            issued.map(|h| &h[..]).or(session_id)
         }
     }
 
@@ -59,7 +116,10 @@ impl tlsr_conn {
 
     /// Processes the records read so far; a failure kills the connection.
     pub(crate) fn process(&mut self) -> Result<(), Failure> {
-        match self.tls.process_new_packets() {
+        let tls = &mut self.tls;
+        let (result, observed) = observe(|| tls.process_new_packets());
+        self.observed.merge(observed);
+        match result {
             Ok(state) => {
                 self.plaintext = state.plaintext_bytes_to_read();
                 Ok(())
@@ -101,15 +161,17 @@ impl tlsr_conn {
         Ok(used)
     }
 
-    fn write_tls(&mut self, mut buf: &mut [u8]) -> Result<usize, Failure> {
+    fn write_tls(&mut self, buf: &mut [u8]) -> Result<usize, Failure> {
         let mut produced = 0;
-        while !buf.is_empty() && self.tls.wants_write() {
-            match self.tls.write_tls(&mut buf) {
+        while produced < buf.len() && self.tls.wants_write() {
+            let mut rest = &mut buf[produced..];
+            match self.tls.write_tls(&mut rest) {
                 Ok(0) => break,
                 Ok(n) => produced += n,
                 Err(err) => return Err(Failure::new(TLSR_TLS_ERROR, err.to_string())),
             }
         }
+        self.flight.watch(&buf[..produced]);
         Ok(produced)
     }
 
@@ -284,6 +346,44 @@ pub extern "C" fn tlsr_conn_sni(
             name as *mut *const u8,
             len,
         )
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_is_resumed(conn: *const tlsr_conn) -> c_int {
+    guard_value(0, || {
+        try_ref(conn).map_or(0, |c| c_int::from(c.is_resumed()))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_session_id(
+    conn: *const tlsr_conn,
+    id: *mut *const u8,
+    len: *mut usize,
+) -> tlsr_status {
+    guard(|| {
+        let conn = try_ref(conn)?;
+        if id.is_null() || len.is_null() {
+            return Err(TLSR_NULL_PARAM);
+        }
+        if conn.tls.is_handshaking() {
+            return Err(TLSR_WRONG_STATE);
+        }
+        view_out(conn.session_id(), id, len)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_certified_key_index(
+    conn: *const tlsr_conn,
+    index: *mut usize,
+) -> tlsr_status {
+    guard(|| {
+        let conn = try_ref(conn)?;
+        let index = try_mut(index)?;
+        *index = conn.observed.key_index.ok_or(TLSR_WRONG_STATE)?;
+        Ok(())
     })
 }
 

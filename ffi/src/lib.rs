@@ -5,7 +5,9 @@
 //! besides the session callbacks (session.rs); everything else is safe Rust.
 //!
 //! One file per concern: status.rs (statuses, rustls error mapping), der.rs + x509.rs
-//! (certificate parsing), certkey.rs, config.rs, session.rs, acceptor.rs, conn.rs.
+//! (certificate parsing), certkey.rs, config.rs, session.rs (the caller's session store),
+//! ticket.rs (session tickets), observe.rs (what the shared callbacks did for one connection),
+//! flight.rs (the server's outgoing handshake), acceptor.rs, conn.rs.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -14,8 +16,11 @@ mod certkey;
 mod config;
 mod conn;
 pub mod der;
+mod flight;
+mod observe;
 mod session;
 mod status;
+mod ticket;
 pub mod x509;
 
 pub use acceptor::*;

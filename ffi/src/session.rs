@@ -1,7 +1,10 @@
-//! Session storage through the caller's callbacks (tlsr_server_config_builder_set_session_store).
+//! Session storage through the caller's callbacks (tlsr_server_config_builder_set_session_store),
+//! and the wrapper that tells the connection being processed what the store did (observe.rs).
 
+use crate::observe::{note, ticket_hash};
 use rustls::server::StoresServerSessions;
 use std::os::raw::{c_int, c_void};
+use std::sync::Arc;
 
 /// tlsr.h `tlsr_session_put_cb`.
 #[allow(non_camel_case_types)]
@@ -103,5 +106,39 @@ impl StoresServerSessions for CallbackStore {
 
     fn can_cache(&self) -> bool {
         true
+    }
+}
+
+/// Wraps whichever store a config uses (callbacks, the in-memory cache, none) and notes, for
+/// the connection being processed, what was stored and taken. With TLS 1.3 and no ticketer,
+/// rustls 0.20.8 stores each session under a random 32-byte id that it sends to the client as
+/// the ticket (`put`), and resumes with `take(ticket)`; TLS 1.2 stores under the session id
+/// (`put`) and resumes with `get(session id)`.
+pub(crate) struct ObservedStore(pub Arc<dyn StoresServerSessions>);
+
+impl StoresServerSessions for ObservedStore {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let hash = ticket_hash(&key);
+        let stored = self.0.put(key, value);
+        if stored {
+            note(|o| {
+                o.stored.get_or_insert(hash);
+            });
+        }
+        stored
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key)
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let value = self.0.take(key)?;
+        note(|o| o.taken = Some(ticket_hash(key)));
+        Some(value)
+    }
+
+    fn can_cache(&self) -> bool {
+        self.0.can_cache()
     }
 }

@@ -27,6 +27,7 @@ fn status_strings() {
         TLSR_OK,
         TLSR_WOULD_BLOCK,
         TLSR_EOF,
+        TLSR_NOT_FOUND,
         TLSR_NULL_PARAM,
         TLSR_INVALID_PARAM,
         TLSR_WRONG_STATE,
@@ -66,11 +67,12 @@ fn status_strings() {
         c_str(tlsr_status_str(TLSR_NO_SHARED_CIPHER as i32)),
         "no cipher suite in common"
     );
-    for unknown in [-1, 3, 99, 104, 208, 310, 400, i32::MAX, i32::MIN] {
+    for unknown in [-1, 4, 99, 104, 208, 310, 400, i32::MAX, i32::MIN] {
         assert_eq!(c_str(tlsr_status_str(unknown)), "unknown status");
     }
     // The values are the header's.
     assert_eq!(TLSR_TLS_ERROR as i32, 399);
+    assert_eq!(TLSR_NOT_FOUND as i32, 3);
     assert_eq!(TLSR_NOT_TLS as i32, 300);
     assert_eq!(
         std::mem::size_of::<tlsr_status>(),
@@ -235,6 +237,28 @@ fn null_arguments() {
         tlsr_server_config_builder_set_session_store(b, null_mut(), None, None),
         TLSR_NULL_PARAM
     );
+    let keys = [7u8; 96];
+    assert_eq!(
+        tlsr_server_config_builder_set_ticket_keys(null_mut(), keys.as_ptr(), 2, 300),
+        TLSR_NULL_PARAM
+    );
+    assert_eq!(
+        tlsr_server_config_builder_set_ticket_keys(b, null(), 1, 300),
+        TLSR_NULL_PARAM
+    );
+    assert_eq!(
+        tlsr_server_config_builder_set_ticket_keys(b, keys.as_ptr(), usize::MAX / 8, 300),
+        TLSR_INVALID_PARAM
+    );
+    assert_eq!(
+        tlsr_server_config_builder_set_ticket_keys(b, keys.as_ptr(), 2, 300),
+        TLSR_OK
+    );
+    // n == 0 turns tickets off again; keys may be NULL then.
+    assert_eq!(
+        tlsr_server_config_builder_set_ticket_keys(b, null(), 0, 0),
+        TLSR_OK
+    );
     // out NULL: still consumes the builder (no leak, no double free afterwards)
     assert_eq!(
         tlsr_server_config_builder_add_certified_key(b, key.0),
@@ -358,6 +382,9 @@ fn null_arguments() {
     assert_eq!(tlsr_conn_cipher_suite(c), 0);
     assert_eq!(tlsr_conn_alpn(c, &mut p, &mut len), TLSR_NULL_PARAM);
     assert_eq!(tlsr_conn_sni(c, &mut cp, &mut cl), TLSR_NULL_PARAM);
+    assert_eq!(tlsr_conn_is_resumed(c), 0);
+    assert_eq!(tlsr_conn_session_id(c, &mut p, &mut len), TLSR_NULL_PARAM);
+    assert_eq!(tlsr_conn_certified_key_index(c, &mut n), TLSR_NULL_PARAM);
     assert_eq!(
         tlsr_conn_last_error(c, ebuf.as_mut_ptr(), 16, &mut n),
         TLSR_NULL_PARAM
@@ -401,6 +428,21 @@ fn null_arguments_on_a_live_connection() {
     assert_eq!(tlsr_conn_alpn(c, &mut p, null_mut()), TLSR_NULL_PARAM);
     assert_eq!(tlsr_conn_sni(c, null_mut(), &mut cl), TLSR_NULL_PARAM);
     assert_eq!(tlsr_conn_sni(c, &mut cp, null_mut()), TLSR_NULL_PARAM);
+    assert_eq!(
+        tlsr_conn_session_id(c, null_mut(), &mut len),
+        TLSR_NULL_PARAM
+    );
+    assert_eq!(tlsr_conn_session_id(c, &mut p, null_mut()), TLSR_NULL_PARAM);
+    assert_eq!(
+        tlsr_conn_certified_key_index(c, null_mut()),
+        TLSR_NULL_PARAM
+    );
+    assert_eq!(tlsr_conn_is_resumed(c), 0);
+    let mut index = usize::MAX;
+    assert_eq!(tlsr_conn_certified_key_index(c, &mut index), TLSR_OK);
+    assert_eq!(index, 0);
+    assert_eq!(tlsr_conn_session_id(c, &mut p, &mut len), TLSR_OK);
+    assert_eq!(len, 32, "a ticket from the default cache");
     assert_eq!(
         tlsr_conn_last_error(c, null_mut(), 1, &mut n),
         TLSR_NULL_PARAM

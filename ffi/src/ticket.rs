@@ -1,0 +1,194 @@
+//! Stateless session tickets encrypted with the caller's keys
+//! (tlsr_server_config_builder_set_ticket_keys), so that every server of a fleet that has the
+//! same keys can resume a session any of them made, and keys can be rotated.
+//!
+//! A key is 48 bytes: a 16-byte name, then a 32-byte AES-256-GCM secret. A ticket is
+//!
+//! ```text
+//! key name (16) || nonce (12, random) || AES-256-GCM(plaintext) || tag (16)
+//! ```
+//!
+//! with the key name as additional authenticated data. The first key encrypts; decryption
+//! picks the key by the ticket's name (names are not secret: no constant-time comparison).
+//! Tickets come from the client and may be anything: decrypt() checks every length and
+//! returns None for whatever does not open. rustls itself does not enforce ticket ages: the
+//! lifetime is what clients are told; a ticket keeps working as long as its key is configured.
+
+use crate::observe::{note, ticket_hash};
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use rustls::server::ProducesTickets;
+
+pub(crate) const KEY_LEN: usize = 48;
+const NAME_LEN: usize = 16;
+const NONCE_LEN: usize = aead::NONCE_LEN;
+const TAG_LEN: usize = 16;
+
+struct TicketKey {
+    name: [u8; NAME_LEN],
+    key: LessSafeKey,
+}
+
+pub(crate) struct Ticketer {
+    /// Never empty.
+    keys: Vec<TicketKey>,
+    lifetime: u32,
+    rng: SystemRandom,
+}
+
+impl Ticketer {
+    /// `keys`: n * KEY_LEN bytes, n >= 1. None when that is not the case.
+    pub fn new(keys: &[u8], lifetime: u32) -> Option<Ticketer> {
+        if keys.is_empty() || keys.len() % KEY_LEN != 0 {
+            return None;
+        }
+        let keys = keys
+            .chunks(KEY_LEN)
+            .map(|chunk| {
+                let (name_bytes, secret) = chunk.split_at(NAME_LEN);
+                let mut name = [0u8; NAME_LEN];
+                name.copy_from_slice(name_bytes);
+                let key = UnboundKey::new(&aead::AES_256_GCM, secret).ok()?;
+                Some(TicketKey {
+                    name,
+                    key: LessSafeKey::new(key),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Ticketer {
+            keys,
+            lifetime,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    fn seal(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let key = self.keys.first()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).ok()?;
+        let mut sealed = plain.to_vec();
+        key.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&key.name),
+                &mut sealed,
+            )
+            .ok()?;
+        let mut ticket = Vec::with_capacity(NAME_LEN + NONCE_LEN + sealed.len());
+        ticket.extend_from_slice(&key.name);
+        ticket.extend_from_slice(&nonce);
+        ticket.extend_from_slice(&sealed);
+        Some(ticket)
+    }
+
+    fn open(&self, ticket: &[u8]) -> Option<Vec<u8>> {
+        if ticket.len() < NAME_LEN + NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (name, rest) = ticket.split_at(NAME_LEN);
+        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let key = self.keys.iter().find(|k| k.name[..] == *name)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = sealed.to_vec();
+        let plain_len = key
+            .key
+            .open_in_place(nonce, Aad::from(name), &mut buf)
+            .ok()?
+            .len();
+        buf.truncate(plain_len);
+        Some(buf)
+    }
+}
+
+impl ProducesTickets for Ticketer {
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    fn lifetime(&self) -> u32 {
+        self.lifetime
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let ticket = self.seal(plain)?;
+        note(|o| {
+            o.ticket_issued.get_or_insert_with(|| ticket_hash(&ticket));
+        });
+        Some(ticket)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let plain = self.open(cipher)?;
+        note(|o| o.ticket_opened = Some(ticket_hash(cipher)));
+        Some(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: u8, secret: u8) -> Vec<u8> {
+        let mut k = vec![name; NAME_LEN];
+        k.extend_from_slice(&[secret; 32]);
+        k
+    }
+
+    #[test]
+    fn round_trip_and_format() {
+        let t = Ticketer::new(&key(1, 2), 300).unwrap();
+        assert!(t.enabled());
+        assert_eq!(t.lifetime(), 300);
+        let ticket = t.encrypt(b"session state").unwrap();
+        assert_eq!(ticket.len(), 16 + 12 + 13 + 16);
+        assert_eq!(&ticket[..16], &[1u8; 16]);
+        assert_eq!(t.decrypt(&ticket).as_deref(), Some(&b"session state"[..]));
+        let again = t.encrypt(b"session state").unwrap();
+        assert_ne!(ticket[16..28], again[16..28], "fresh nonce per ticket");
+        assert_eq!(
+            t.decrypt(&t.encrypt(b"").unwrap()).as_deref(),
+            Some(&b""[..])
+        );
+    }
+
+    #[test]
+    fn rotation() {
+        let old = Ticketer::new(&key(1, 1), 60).unwrap();
+        let ticket = old.encrypt(b"x").unwrap();
+        let rotated = Ticketer::new(&[key(2, 2), key(1, 1)].concat(), 60).unwrap();
+        assert_eq!(rotated.decrypt(&ticket).as_deref(), Some(&b"x"[..]));
+        assert_eq!(&rotated.encrypt(b"y").unwrap()[..16], &[2u8; 16]);
+        let dropped = Ticketer::new(&key(2, 2), 60).unwrap();
+        assert_eq!(dropped.decrypt(&ticket), None);
+        // Same name, other secret: the tag does not verify.
+        let impostor = Ticketer::new(&key(1, 9), 60).unwrap();
+        assert_eq!(impostor.decrypt(&ticket), None);
+    }
+
+    #[test]
+    fn tampering_and_garbage() {
+        let t = Ticketer::new(&key(1, 2), 60).unwrap();
+        let ticket = t.encrypt(b"state").unwrap();
+        for i in 0..ticket.len() {
+            let mut bad = ticket.clone();
+            bad[i] ^= 0x40;
+            assert_eq!(t.decrypt(&bad), None, "byte {}", i);
+        }
+        for len in 0..ticket.len() {
+            assert_eq!(t.decrypt(&ticket[..len]), None, "length {}", len);
+        }
+        let mut long = ticket.clone();
+        long.push(0);
+        assert_eq!(t.decrypt(&long), None);
+        assert_eq!(t.decrypt(&[1u8; 44]), None);
+        assert_eq!(t.decrypt(&[1u8; 5000]), None);
+    }
+
+    #[test]
+    fn key_material_must_be_whole_keys() {
+        assert!(Ticketer::new(&[], 1).is_none());
+        assert!(Ticketer::new(&[0u8; 47], 1).is_none());
+        assert!(Ticketer::new(&[0u8; 49], 1).is_none());
+        assert!(Ticketer::new(&[0u8; 96], 1).is_some());
+    }
+}
