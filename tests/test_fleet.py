@@ -13,12 +13,14 @@ without a key file, and broken key files.
 import base64
 import contextlib
 import os
+import re
 
 import pytest
 
 from conftest import running
 from harness import clients
 from harness.backends import write_ticket_keys
+from harness.httpd import pick_port
 from harness.services import Memcached, Redis, workdir_for
 
 HEADERS = """  Header always set X-Resumed "%{SSL_SESSION_RESUMED}s"
@@ -257,6 +259,8 @@ BAD_FILES = {
     "long-key": "%s\n" % base64.b64encode(os.urandom(64)).decode(),
     "second-line-bad": "%s\n%%%%%%\n" % base64.b64encode(os.urandom(48)).decode(),
     "missing": None,
+    "empty": "",
+    "comments-only": "# no key here\n\n# nor here\n",
 }
 
 
@@ -274,3 +278,82 @@ def test_bad_key_file_stops_startup(env, what):
     assert not res.ok, res
     assert "TLSSessionTicketKeyFile" in res.output, res
     assert path in res.output or os.path.basename(path) in res.output, res
+
+
+@pytest.mark.tls_only
+def test_key_file_with_comments_and_empty_lines(env):
+    """docs/fleet.md: lines starting with # and empty lines are ignored."""
+    path = _bad(env, "commented.keys", "# made by the tests\n\n%s\n\n# old:\n%s\n" % (
+        base64.b64encode(K1).decode(), base64.b64encode(K2).decode()))
+    h1 = _fleet_server(env, "commented", "none", path)
+    h2 = _fleet_server(env, "commented-peer", "none", _keys(env, "commented-peer.keys", [K1]))
+    with running(h1), running(h2):
+        for version in VERSIONS:
+            assert _resumes(env, h1, h2, version)
+
+
+@pytest.mark.tls_only
+def test_world_readable_key_file_warns(env):
+    path = _keys(env, "readable.keys", [K1])
+    os.chmod(path, 0o644)
+    h = _fleet_server(env, "readable-keys", "none", path)
+    with running(h):
+        assert h.wait_log(r"\[tls:warn\].*TLS0122.*readable\.keys|"
+                          r"\[tls:warn\].*readable\.keys.*TLS0122"), h.error_log()
+
+
+# ------------------------------------------------------------------ cache configuration
+@pytest.mark.parametrize("value,needle", [
+    ("memcache:127.0.0.1:11211", "memcache"),      # module not loaded
+    ("redis:127.0.0.1:6379", "redis"),
+    ("bogus:whatever", "bogus"),
+])
+def test_cache_provider_must_be_known_and_loaded(env, value, needle):
+    h = env.httpd("cache-provider", session_cache=value)
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    res = h.start(check=False)
+    assert not res.ok, res
+    assert needle in res.output, res
+    if env.backend_name == "tls":
+        assert "TLSSessionCache" in res.output, res
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("value", ["0", "604801", "-1", "abc", "10s"])
+def test_cache_timeout_out_of_range_is_an_error(env, value):
+    h = env.httpd("cache-timeout", global_extra="TLSSessionCacheTimeout " + value)
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    res = h.configtest()
+    assert not res.ok, res
+    assert "TLSSessionCacheTimeout" in res.output, res
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("value", ["1", "604800"])
+def test_cache_timeout_limits_are_accepted(env, value):
+    h = env.httpd("cache-timeout", global_extra="TLSSessionCacheTimeout " + value)
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    res = h.configtest()
+    assert res.ok, res
+
+
+# A cache that cannot be reached costs full handshakes, not failed connections, and does not
+# stop the start (docs/fleet.md). The module and the socache provider may say so in the log.
+@pytest.mark.allow_errors(r"\[(tls|ssl|socache_memcache|socache_redis):(error|crit)\]")
+@pytest.mark.parametrize("provider", ["memcache", "redis"])
+def test_unreachable_cache_only_costs_resumption(env, provider):
+    port = pick_port()       # nothing listens there
+    h = _fleet_server(env, "cache-down-" + provider, "%s:127.0.0.1:%d" % (provider, port), None,
+                      ["socache_" + provider])
+    h.allowed_errors.append(re.compile(
+        r"\[(tls|ssl|socache_memcache|socache_redis):(error|crit)\]"))
+    with running(h):
+        for version in VERSIONS:
+            ctx = clients.context(env.ca, tls=version)
+            first = _first(h, "b.test", ctx)
+            for _ in range(3):
+                x = clients.resume(h.port(), "b.test", ctx, first.session)
+                assert x.status == 200 and x.body == b"b.test\n", x

@@ -185,6 +185,17 @@ def test_session_ids_differ_between_clients(env, server, version):
     assert len(ids) == 5, ids
 
 
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_session_of_another_server_name_is_not_resumed(env, server, version):
+    """A session made for a.test offered in a handshake for b.test: a full handshake for
+    b.test (its certificate, its page), not a resumption nor an error."""
+    ctx = clients.context(env.ca, tls=version)
+    a = clients.resume(server.port(), "a.test", ctx)
+    x = clients.resume(server.port(), "b.test", ctx, a.session)
+    assert x.status == 200 and x.body == b"b.test\n", x
+    assert not x.reused and x.headers.get("x-resumed") == "Initial", x
+
+
 @pytest.mark.parametrize("host", ["a.test", "b.test"])
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
 def test_no_cache_no_tickets_never_resumes(env, nocache, host, version):

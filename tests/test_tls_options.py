@@ -48,6 +48,15 @@ def server(env):
         if line:
             extra += ["  <Location %s>" % path, "    @TLSOPTIONS@ %s" % line, "  </Location>"]
     extra += [
+        # the layout of Debian's default-ssl.conf: by file name
+        '  ScriptAlias /fm/ "@ROOT@/cgi-fm/"',
+        '  <Directory "@ROOT@/cgi-fm">',
+        '    Require all granted',
+        '    @TLSOPTIONS@ -StdEnvVars',
+        '  </Directory>',
+        '  <FilesMatch "^env2\\.cgi$">',
+        '    @TLSOPTIONS@ +StdEnvVars',
+        '  </FilesMatch>',
         '  <Directory "@ROOT@/htdocs/a.test/ht">',
         '    AllowOverride Options',
         '    Options +ExecCGI',
@@ -75,6 +84,10 @@ def server(env):
     for d in ("cgi-bin", "cgi-bin/inner"):
         os.chmod(os.path.join(h.root, d), 0o755)
         h.write_file(d + "/env.cgi", ENV_CGI, mode=0o755)
+    h.write_file("cgi-bin/env2.cgi", ENV_CGI, mode=0o755)
+    for f in ("env.cgi", "env2.cgi"):
+        h.write_file("cgi-fm/" + f, ENV_CGI, mode=0o755)
+    os.chmod(os.path.join(h.root, "cgi-fm"), 0o755)
     d = env.backend.options_directive
     h.write_file("htdocs/a.test/ht/.htaccess", "%s -ExportCertData\n" % d)
     h.write_file("htdocs/a.test/ht/env.cgi", ENV_CGI, mode=0o755)
@@ -118,6 +131,16 @@ def test_vhost_and_server_config(env, server, version):
     assert _options(env, server, "/vh/env.cgi", "b.test", version) == {STD}
     # wild.test: nothing of its own, the server config's
     assert _options(env, server, "/vh/env.cgi", "wild.test", version) == {CERT}
+
+
+def test_files_match(env, server):
+    """<FilesMatch> is merged after <Directory> and before <Location>: in a directory that
+    removes StdEnvVars it adds it back for env2.cgi only; a <Location> still has the last
+    word."""
+    assert _options(env, server, "/fm/env.cgi") == {CERT}
+    assert _options(env, server, "/fm/env2.cgi") == {STD, CERT}
+    assert _options(env, server, "/minus/env2.cgi") == {CERT}
+    assert _options(env, server, "/minus-both/env2.cgi") == set()
 
 
 def test_htaccess(env, server):
@@ -182,6 +205,17 @@ def test_unknown_option_is_an_error(env, line):
     assert not res.ok, res
     assert d in res.output, res
     assert line.split()[-1].lstrip("+-") in res.output, res
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("option", ["FakeBasicAuth", "StrictRequire", "OptRenegotiate",
+                                    "LegacyDNStringFormat"])
+def test_mod_ssl_only_options_are_errors(env, option):
+    """Options of SSLOptions that mod_tls does not have are unknown, hence errors
+    (docs/migration-from-mod_ssl.md)."""
+    res, _ = _configtest(env, "TLSOptions +" + option, "location")
+    assert not res.ok, res
+    assert "TLSOptions" in res.output and option in res.output, res
 
 
 @pytest.mark.tls_only
