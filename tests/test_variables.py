@@ -102,6 +102,8 @@ def server(env):
             extra=extra)
     h.vhost("dn.test", aliases=["www.dn.test"], certs=[env.certs.leaf("dn.test").pair],
             extra=extra)
+    h.vhost("ed.test", certs=[env.certs.leaf("ed.test", "ed25519").pair], extra=extra)
+    h.vhost("rsaca.test", certs=[env.certs.leaf("rsaca.test", "rsa").pair], extra=extra)
     h.write_file("cgi-bin/env.cgi", ENV_CGI, mode=0o755)
     os.chmod(os.path.join(h.root, "cgi-bin"), 0o755)
     h.write_file("htdocs/if/index.html", "if\n")
@@ -313,6 +315,8 @@ SCENARIOS = [
     ("a.test", "1.3", True, "rsa"),
     ("dn.test", "1.3", False, None),
     ("www.dn.test", "1.2", False, None),
+    ("ed.test", "1.3", False, "ed25519"),
+    ("rsaca.test", "1.2", False, "rsa"),
 ]
 SCEN_IDS = ["%s-%s-%s" % (s[0], s[1], "rsaonly" if s[2] else "any") for s in SCENARIOS]
 
@@ -416,6 +420,17 @@ def test_dn_components(env, server):
     assert got == want
     assert "SSL_SERVER_SAN_DNS_3" not in e, e
     assert "SSL_SERVER_S_DN_OU_3" not in e, e
+
+
+@pytest.mark.parametrize("host,version,key,sig", [
+    ("a.test", "1.3", "id-ecPublicKey", "ecdsa-with-SHA256"),
+    ("ed.test", "1.3", "ED25519", "ecdsa-with-SHA256"),
+    ("rsaca.test", "1.2", "rsaEncryption", "sha256WithRSAEncryption"),
+])
+def test_algorithm_names(env, server, host, version, key, sig):
+    """SSL_SERVER_A_KEY / A_SIG by their OpenSSL long names (as `openssl x509 -text`)."""
+    e = fetch_python(env, server.port(), host, "/all/env.cgi", version).env()
+    assert (e.get("SSL_SERVER_A_KEY"), e.get("SSL_SERVER_A_SIG")) == (key, sig), e
 
 
 def test_rsa_and_ecdsa_certificates_of_one_vhost(env, server):

@@ -232,6 +232,15 @@ class CertStore:
                 x509.NameAttribute(NameOID.EMAIL_ADDRESS, "tls@dn.test"),
             ]))
 
+        # Other algorithms for the SSL_SERVER_A_KEY / A_SIG variables: an Ed25519 leaf, and an
+        # RSA leaf issued by an RSA intermediate (sha256WithRSAEncryption)
+        self._add_leaf("ed.test-ed25519", "ed.test", ["ed.test"], "ed25519")
+        self.int_rsa_key = _new_key("rsa")
+        self.int_rsa = self._ca("mod_tls test RSA intermediate CA", self.int_rsa_key,
+                                issuer=self.ca, issuer_key=self.ca_key, path_len=0)
+        self._add_leaf("rsaca.test-rsa", "rsaca.test", ["rsaca.test"], "rsa",
+                       issuer=self.int_rsa, issuer_key=self.int_rsa_key, chain=[self.int_rsa])
+
         # Key formats for a.test
         a_rsa = self.leaves["a.test-rsa"]
         a_ec = self.leaves["a.test-ecdsa"]
