@@ -121,6 +121,22 @@ def test_many_sessions_alternating(env, fleet, version):
         results.count(True), len(results), svc.name)
 
 
+# docs/fleet.md, "Verify": openssl s_client -sess_out on member 1, -sess_in on member 2
+@pytest.mark.parametrize("args", [["-tls1_3"], ["-tls1_2"], ["-tls1_2", "-no_ticket"]],
+                         ids=["tls1_3", "tls1_2", "tls1_2-no_ticket"])
+@pytest.mark.parametrize("host", ["a.test", "b.test"], ids=["tickets", "cache-only"])
+def test_s_client_session_file_resumes_on_the_other_server(env, fleet, tmp_path, host, args):
+    h1, h2, svc = fleet
+    sess = str(tmp_path / "sess.pem")
+    r1 = clients.s_client_session(h1.port(), host, env.ca, sess_out=sess, args=args)
+    assert r1[0] == "New", r1[2][-3000:]
+    assert os.path.getsize(sess) > 0, r1[2][-3000:]
+    r2 = clients.s_client_session(h2.port(), host, env.ca, sess_in=sess, args=args)
+    assert r2[0] == "Reused", "member 2 (%s) did not resume member 1's session:\n%s" % (
+        svc.name, r2[2][-3000:])
+    assert r2[1] == r1[1]
+
+
 def test_cache_holds_the_sessions(env, fleet):
     """The sessions of b.test (tickets off) are in the shared cache service."""
     h1, h2, svc = fleet

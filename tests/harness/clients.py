@@ -346,3 +346,22 @@ def resume(port, sni, ctx, session=None, path="/whoami.txt", headers=None, addr=
                         hdrs, body)
     finally:
         ss.close()
+
+
+def s_client_session(port, sni, ca, sess_out=None, sess_in=None, args=(), addr="127.0.0.1",
+                     timeout=30):
+    """The check of docs/fleet.md: ``openssl s_client`` with -sess_out / -sess_in, a HEAD
+    request and -ign_eof (a TLS 1.3 ticket arrives after the handshake). Returns ("New" or
+    "Reused" or None, the protocol, the whole output)."""
+    cmd = [OPENSSL, "s_client", "-connect", "%s:%d" % (addr, port), "-servername", sni,
+           "-CAfile", ca, "-verify_return_error", "-ign_eof"] + list(args)
+    if sess_out:
+        cmd += ["-sess_out", sess_out]
+    if sess_in:
+        cmd += ["-sess_in", sess_in]
+    req = "HEAD / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % sni
+    p = subprocess.run(cmd, input=req.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+    m = re.search(r"^(New|Reused), (\S+), Cipher is", out, re.M)
+    return (m.group(1), m.group(2), out) if m else (None, None, out)
