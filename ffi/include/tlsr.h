@@ -327,14 +327,18 @@ tlsr_status tlsr_conn_last_error(const tlsr_conn *conn, char *buf, size_t cap, s
 
 typedef struct tlsr_x509 tlsr_x509;
 
-/* Parses one DER certificate. The result owns a copy. */
+/* Parses one DER certificate. The result owns what it needs (the input may go right away).
+ * TLSR_BAD_CERTIFICATE for what OpenSSL would not load either, e.g. a name with an invalid
+ * string or a value of a type OpenSSL refuses (INTEGER, VisibleString, ...). */
 tlsr_status tlsr_x509_parse(const uint8_t *der, size_t len, tlsr_x509 **out);
 void tlsr_x509_free(tlsr_x509 *cert);
 
 typedef enum tlsr_x509_field {
-    TLSR_X509_SUBJECT = 0,   /* RFC 2253 order and escaping, UTF-8 kept: "CN=a.test,O=Example" */
+    TLSR_X509_SUBJECT = 0,   /* RFC 2253 order and escaping, UTF-8 kept: "CN=a.test,O=Example";
+                              * attributes OpenSSL does not know: "1.2.3.4=#0C0178" */
     TLSR_X509_ISSUER = 1,    /* same form */
-    TLSR_X509_SERIAL = 2,    /* upper-case hex, two digits per byte: "0A1B" ("-" if negative) */
+    TLSR_X509_SERIAL = 2,    /* upper-case hex, two digits per byte: "0A1B" ("-" if negative;
+                              * as OpenSSL, "\\\n" after every 35 bytes of longer serials) */
     TLSR_X509_VERSION = 3,   /* "1", "2" or "3" */
     TLSR_X509_NOT_BEFORE = 4,/* "Nov  8 03:16:00 2026 GMT" (day padded with a space) */
     TLSR_X509_NOT_AFTER = 5, /* same form */
@@ -343,7 +347,8 @@ typedef enum tlsr_x509_field {
     TLSR_X509_PEM = 8        /* "-----BEGIN CERTIFICATE-----\n", 64-column base64, END line + \n */
 } tlsr_x509_field;
 
-/* One field as text (borrowed view, valid until the certificate is freed). */
+/* One field as text (borrowed view, valid until the certificate is freed). TLSR_INVALID_PARAM
+ * for a field not in tlsr_x509_field. All text is UTF-8. */
 tlsr_status tlsr_x509_text(const tlsr_x509 *cert, tlsr_x509_field field, const char **text,
                            size_t *len);
 
@@ -351,11 +356,14 @@ tlsr_status tlsr_x509_text(const tlsr_x509 *cert, tlsr_x509_field field, const c
  * in the order the attributes appear in the certificate. `attr` is the OpenSSL short name or
  * one of mod_ssl's: "C", "ST" (also "SP"), "L", "O", "OU", "CN", "T" (title), "I" (initials),
  * "G" (givenName), "S" (surname), "D" (description), "UID", "Email" (emailAddress),
- * "serialNumber", "DC". TLSR_NOT_FOUND when there is no such value. */
+ * "serialNumber", "DC" (names are case-sensitive, as in mod_ssl). The value is not escaped
+ * (control characters included); a value that is not a string is "#" and its DER in hex.
+ * TLSR_NOT_FOUND when there is no such value, also for a name the crate does not know. */
 tlsr_status tlsr_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr, size_t index,
                               const char **text, size_t *len);
 
-/* Subject alternative names of one type, in order. TLSR_NOT_FOUND past the last. */
+/* Subject alternative names of one type, in order. TLSR_NOT_FOUND past the last (and when the
+ * extension is absent, unreadable or present twice); TLSR_INVALID_PARAM for another type. */
 #define TLSR_SAN_EMAIL 1
 #define TLSR_SAN_DNS 2
 tlsr_status tlsr_x509_san(const tlsr_x509 *cert, int type, size_t index, const char **text,

@@ -5,7 +5,8 @@
 //! besides the session callbacks (session.rs); everything else is safe Rust.
 //!
 //! One file per concern: status.rs (statuses, rustls error mapping), der.rs + x509.rs
-//! (certificate parsing), certkey.rs, config.rs, session.rs (the caller's session store),
+//! (certificate parsing), dn.rs (distinguished names), oids.rs (OpenSSL's names for OIDs),
+//! fields.rs (tlsr_x509: certificate fields as text), certkey.rs, config.rs, session.rs (the caller's session store),
 //! ticket.rs (session tickets), observe.rs (what the shared callbacks did for one connection),
 //! flight.rs (the server's outgoing handshake), acceptor.rs, conn.rs.
 
@@ -16,8 +17,11 @@ mod certkey;
 mod config;
 mod conn;
 pub mod der;
+mod dn;
+mod fields;
 mod flight;
 mod observe;
+mod oids;
 mod session;
 mod status;
 mod ticket;
@@ -27,6 +31,7 @@ pub use acceptor::*;
 pub use certkey::*;
 pub use config::*;
 pub use conn::*;
+pub use fields::*;
 pub use session::{tlsr_session_get_cb, tlsr_session_put_cb};
 pub use status::*;
 
@@ -77,6 +82,15 @@ pub(crate) fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], tls
     }
     // SAFETY: non-NULL and, per contract, valid for `len` elements during the call.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// The bytes of a NUL-terminated C string (without the NUL).
+pub(crate) fn try_c_str<'a>(ptr: *const c_char) -> Result<&'a [u8], tlsr_status> {
+    if ptr.is_null() {
+        return Err(TLSR_NULL_PARAM);
+    }
+    // SAFETY: non-NULL and, per contract, a NUL-terminated string valid during the call.
+    Ok(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_bytes())
 }
 
 /// A writable buffer of `len` elements at `ptr`. NULL is fine when `len` is 0.

@@ -53,7 +53,7 @@ impl Observed {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Observed>> = RefCell::new(None);
+    static CURRENT: RefCell<Option<Observed>> = const { RefCell::new(None) };
 }
 
 /// Runs one call into rustls with a fresh observer installed; returns its result and notes.

@@ -1,6 +1,6 @@
-//! Just enough X.509 (RFC 5280) to read what rustls and webpki do not expose: validity dates
-//! and the subject public key. Built on der.rs; it keeps the raw DER of every other field
-//! (serial, issuer, subject, extensions) so later features can read them without a new walk.
+//! Just enough X.509 (RFC 5280) to read what rustls and webpki do not expose: validity dates,
+//! the subject public key, subject alternative names. Built on der.rs; it keeps the raw DER of
+//! the other fields (serial, issuer, subject, extensions); names are read by dn.rs.
 //!
 //! ```text
 //! Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
@@ -76,6 +76,8 @@ pub struct Certificate<'a> {
     pub public_key: PublicKeyInfo<'a>,
     /// The content of the Extensions SEQUENCE, if present.
     pub extensions: Option<&'a [u8]>,
+    /// The Certificate's signatureAlgorithm (after the TBS; the one OpenSSL reports).
+    pub outer_signature_algorithm: AlgorithmId<'a>,
 }
 
 /// Parses a DER certificate, strictly: no trailing bytes anywhere.
@@ -83,7 +85,7 @@ pub fn parse(cert_der: &[u8]) -> Result<Certificate<'_>, Error> {
     let cert = der::parse_one(cert_der, der::SEQUENCE).map_err(at("certificate"))?;
     let mut cert = Reader::new(cert);
     let mut tbs = cert.nested(der::SEQUENCE).map_err(at("tbsCertificate"))?;
-    read_algorithm(&mut cert).map_err(at("signatureAlgorithm"))?;
+    let outer_signature_algorithm = read_algorithm(&mut cert).map_err(at("signatureAlgorithm"))?;
     let signature = cert.read(der::BIT_STRING).map_err(at("signatureValue"))?;
     der::bit_string_bytes(signature).map_err(at("signatureValue"))?;
     cert.finish().map_err(at("certificate"))?;
@@ -148,6 +150,7 @@ pub fn parse(cert_der: &[u8]) -> Result<Certificate<'_>, Error> {
         subject,
         public_key: PublicKeyInfo { algorithm, key },
         extensions,
+        outer_signature_algorithm,
     })
 }
 
@@ -183,10 +186,77 @@ impl Certificate<'_> {
     }
 }
 
+/// OID content bytes of the subjectAltName extension (2.5.29.17).
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+
+/// GeneralName tags: rfc822Name [1] and dNSName [2], both IMPLICIT IA5String.
+pub const SAN_EMAIL: u8 = 0x81;
+pub const SAN_DNS: u8 = 0x82;
+
+impl<'a> Certificate<'a> {
+    /// The names of the subjectAltName extension, in order, as (GeneralName tag, content).
+    /// Empty when there is no such extension, or when it cannot be read or appears twice
+    /// (OpenSSL's X509_get_ext_d2i, which mod_ssl uses, gives no names then either).
+    pub fn subject_alt_names(&self) -> Vec<(u8, &'a [u8])> {
+        self.read_subject_alt_names().unwrap_or_default()
+    }
+
+    fn read_subject_alt_names(&self) -> Result<Vec<(u8, &'a [u8])>, DerError> {
+        let mut extensions = Reader::new(self.extensions.unwrap_or(&[]));
+        let mut found = None;
+        while !extensions.is_empty() {
+            let mut extension = extensions.nested(der::SEQUENCE)?;
+            if extension.read(der::OID)? != OID_SUBJECT_ALT_NAME {
+                continue;
+            }
+            if found.is_some() {
+                return Err(DerError("duplicate subjectAltName"));
+            }
+            extension.read_optional(BOOLEAN)?;
+            found = Some(extension.read(der::OCTET_STRING)?);
+            extension.finish()?;
+        }
+        let mut names = Reader::new(der::parse_one(found.unwrap_or(&[0x30, 0]), der::SEQUENCE)?);
+        let mut out = Vec::new();
+        while !names.is_empty() {
+            let name = names.read_any()?;
+            out.push((name.tag, name.value));
+        }
+        Ok(out)
+    }
+}
+
+const BOOLEAN: u8 = 0x01;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 impl Time<'_> {
+    /// As OpenSSL's ASN1_TIME_print: "Nov  8 03:16:00 2026 GMT".
+    pub fn openssl_text(&self) -> Result<String, DerError> {
+        let (year, month, day, hour, minute, second) = self.fields()?;
+        Ok(format!(
+            "{} {:2} {:02}:{:02}:{:02} {} GMT",
+            MONTHS[(month - 1) as usize],
+            day,
+            hour,
+            minute,
+            second,
+            year
+        ))
+    }
+
     /// Seconds since the Unix epoch. RFC 5280 4.1.2.5: UTCTime is YYMMDDHHMMSSZ with YY < 50
     /// meaning 20YY, GeneralizedTime is YYYYMMDDHHMMSSZ; both in UTC, no fractions.
     pub fn unix(&self) -> Result<i64, DerError> {
+        let (year, month, day, hour, minute, second) = self.fields()?;
+        let days = days_from_civil(year, month, day);
+        Ok(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    }
+
+    /// (year, month, day, hour, minute, second), validated.
+    fn fields(&self) -> Result<(i64, i64, i64, i64, i64, i64), DerError> {
         let mut digits = Digits(self.value);
         let year = match (self.tag, self.value.len()) {
             (der::UTC_TIME, 13) => match digits.take(2)? {
@@ -210,8 +280,7 @@ impl Time<'_> {
         if hour > 23 || minute > 59 || second > 59 {
             return Err(DerError("invalid time of day"));
         }
-        let days = days_from_civil(year, month, day);
-        Ok(days * 86_400 + hour * 3_600 + minute * 60 + second)
+        Ok((year, month, day, hour, minute, second))
     }
 }
 
@@ -339,6 +408,34 @@ mod tests {
         assert!(time(der::GENERALIZED_TIME, "20240101000000.5Z").is_err());
         assert!(time(der::GENERALIZED_TIME, "240101000000Z").is_err());
         assert!(time(der::OCTET_STRING, "240101000000Z").is_err());
+    }
+
+    #[test]
+    fn openssl_time_text() {
+        let text = |tag, s: &str| {
+            Time {
+                tag,
+                value: s.as_bytes(),
+            }
+            .openssl_text()
+        };
+        assert_eq!(
+            text(der::UTC_TIME, "261108031600Z").as_deref(),
+            Ok("Nov  8 03:16:00 2026 GMT")
+        );
+        assert_eq!(
+            text(der::UTC_TIME, "991231235959Z").as_deref(),
+            Ok("Dec 31 23:59:59 1999 GMT")
+        );
+        assert_eq!(
+            text(der::GENERALIZED_TIME, "21240101000000Z").as_deref(),
+            Ok("Jan  1 00:00:00 2124 GMT")
+        );
+        assert_eq!(
+            text(der::GENERALIZED_TIME, "09990101000000Z").as_deref(),
+            Ok("Jan  1 00:00:00 999 GMT")
+        );
+        assert!(text(der::UTC_TIME, "261308031600Z").is_err());
     }
 
     #[test]
