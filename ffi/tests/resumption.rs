@@ -335,7 +335,7 @@ fn key_rotation() {
 }
 
 #[test]
-fn ticket_lifetime_and_sharing_with_alpn_variants() {
+fn alpn_variants_share_the_ticket_keys() {
     let key = ec_key();
     let base = config_with(&[&key], |b| {
         set_keys(b, &[1], 300);
