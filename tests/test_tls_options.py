@@ -218,12 +218,6 @@ def test_mod_ssl_only_options_are_errors(env, option):
     assert "TLSOptions" in res.output and option in res.output, res
 
 
-@pytest.mark.tls_only
-def test_tls_options_without_arguments_is_an_error(env):
-    res, _ = _configtest(env, "TLSOptions", "location")
-    assert not res.ok and "TLSOptions" in res.output, res
-
-
 @pytest.mark.parametrize("line", ["+StdEnvVars +ExportCertData", "StdEnvVars ExportCertData",
                                   "-StdEnvVars",
                                   pytest.param("Defaults", marks=pytest.mark.tls_only)])
