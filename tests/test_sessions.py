@@ -218,11 +218,14 @@ def timeout_server(env):
 
 
 @pytest.fixture(scope="module")
-def aged(env, timeout_server):
+def aged(env, timeout_server, tmp_path_factory):
     """Sessions made on a server with TLSSessionCacheTimeout 2: for each (vhost, version)
     one resumed right away (the control) and one offered again after 2 s more than the
-    timeout (a single bounded wait for all)."""
+    timeout (a single bounded wait for all). Python's client; and openssl s_client with a
+    session file whose lifetime the test stretched, so that the client offers the ticket
+    although the server announced 2 s: only the server's check can refuse it."""
     h = timeout_server
+    d = tmp_path_factory.mktemp("aged")
     results = {}
     pending = []
     for host, mode in MODES:
@@ -231,21 +234,45 @@ def aged(env, timeout_server):
             a = clients.resume(h.port(), host, ctx)
             control = clients.resume(h.port(), host, ctx, a.session)
             b = clients.resume(h.port(), host, ctx)
-            pending.append((mode, version, ctx, b.session))
-            results[(mode, version)] = [control, None]
+            args = ["-tls1_3" if version == "1.3" else "-tls1_2"]
+            files = []
+            for n in ("control", "stale"):
+                f = str(d / ("%s-%s-%s.pem" % (mode, version, n)))
+                r = clients.s_client_session(h.port(), host, env.ca, sess_out=f, args=args)
+                assert r[0] == "New", r[2][-2000:]
+                clients.stretch_session_lifetime(f, 86400)
+                files.append(f)
+            s_control = clients.s_client_session(h.port(), host, env.ca, sess_in=files[0],
+                                                 args=args)
+            pending.append((mode, version, ctx, b.session, args, files[1]))
+            results[(mode, version)] = {"control": control, "s_control": s_control}
     time.sleep(TIMEOUT + 2)
-    for mode, version, ctx, session in pending:
+    for mode, version, ctx, session, args, stale in pending:
         host = "a.test" if mode == "tickets" else "b.test"
-        results[(mode, version)][1] = clients.resume(h.port(), host, ctx, session)
+        results[(mode, version)]["late"] = clients.resume(h.port(), host, ctx, session)
+        results[(mode, version)]["s_late"] = clients.s_client_session(
+            h.port(), host, env.ca, sess_in=stale, args=args)
     return results
 
 
 @pytest.mark.parametrize("mode", ["tickets", "cache"])
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
 def test_session_older_than_timeout_is_not_resumed(env, aged, mode, version):
-    control, late = aged[(mode, version)]
+    control, late = aged[(mode, version)]["control"], aged[(mode, version)]["late"]
     assert control.reused, "control: a fresh session was not resumed: %r" % control
     assert control.headers.get("x-resumed") == "Resumed", control
     assert late.status == 200, late
     assert not late.reused, "a session older than TLSSessionCacheTimeout was resumed: %r" % late
     assert late.headers.get("x-resumed") == "Initial", late
+
+
+@pytest.mark.parametrize("mode", ["tickets", "cache"])
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_old_session_offered_anyway_is_refused_by_the_server(env, aged, mode, version):
+    """The client offers a session older than TLSSessionCacheTimeout (its file says the
+    lifetime is a day): the server must not resume it."""
+    control, late = aged[(mode, version)]["s_control"], aged[(mode, version)]["s_late"]
+    assert control[0] == "Reused", "control: the stretched session was not resumed at " \
+        "once:\n" + control[2][-2000:]
+    assert late[0] == "New", "a %s session %d s older than TLSSessionCacheTimeout %d was " \
+        "resumed (TLS %s):\n%s" % (mode, 2, TIMEOUT, version, late[2][-1500:])

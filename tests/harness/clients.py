@@ -365,3 +365,59 @@ def s_client_session(port, sni, ca, sess_out=None, sess_in=None, args=(), addr="
     out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
     m = re.search(r"^(New|Reused), (\S+), Cipher is", out, re.M)
     return (m.group(1), m.group(2), out) if m else (None, None, out)
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def _der_items(data):
+    """(tag byte, content) of each TLV in ``data`` (single-byte tags, definite lengths)."""
+    out = []
+    i = 0
+    while i < len(data):
+        tag = data[i]
+        n = data[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7f
+            n = int.from_bytes(data[i:i + k], "big")
+            i += k
+        out.append((tag, data[i:i + n]))
+        i += n
+    return out
+
+
+def stretch_session_lifetime(pem_path, seconds):
+    """Rewrite an OpenSSL session file (``s_client -sess_out``) so that the client believes
+    the server announced a ticket lifetime (and session timeout) of ``seconds``: the client
+    then offers the ticket however old it is, and only the server can refuse it. (OpenSSL's
+    SSL_SESSION_ASN1: [2] timeout, [9] ticket lifetime hint (only with a ticket), both
+    INTEGERs.)"""
+    import base64 as b64
+    with open(pem_path) as f:
+        text = f.read()
+    m = re.search(r"-----BEGIN SSL SESSION PARAMETERS-----(.*?)-----END SSL SESSION "
+                  r"PARAMETERS-----", text, re.S)
+    der = b64.b64decode("".join(m.group(1).split()))
+    (tag, body), = _der_items(der)
+    assert tag == 0x30
+    v = seconds.to_bytes((seconds.bit_length() + 8) // 8, "big")
+    integer = b"\x02" + _der_len(len(v)) + v
+    items = []
+    seen = set()
+    for t, c in _der_items(body):
+        if t in (0xa2, 0xa9):
+            c = integer
+            seen.add(t)
+        items.append((t, c))
+    assert 0xa2 in seen, "session without a timeout field"
+    body = b"".join(bytes([t]) + _der_len(len(c)) + c for t, c in items)
+    der = b"\x30" + _der_len(len(body)) + body
+    pem = b64.encodebytes(der).decode()
+    with open(pem_path, "w") as f:
+        f.write("-----BEGIN SSL SESSION PARAMETERS-----\n%s-----END SSL SESSION "
+                "PARAMETERS-----\n" % pem)
