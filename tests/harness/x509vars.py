@@ -92,8 +92,10 @@ def server_cert_vars(der):
 
 
 def log_escape(value):
-    """A value as mod_log_config writes it (ap_escape_logitem): quote and backslash escaped,
-    control characters and bytes >= 0x7f as \\xhh (\\n, \\r, \\t, \\b, \\v by name)."""
+    """A value as it must appear in the access log: escaped with ap_escape_logitem, as
+    mod_ssl's %{name}x handler does (quote and backslash escaped, control characters and bytes
+    >= 0x7f as \\xhh, \\n, \\r, \\t, \\b, \\v by name), so that no certificate field can
+    break a log line."""
     out = []
     named = {8: "\\b", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
     for b in value.encode("utf-8"):
