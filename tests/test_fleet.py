@@ -34,8 +34,13 @@ def _keys(env, name, keys):
 
 
 def _fleet_server(env, name, cache, key_file, modules=()):
+    # a fixed set of child processes: mod_ssl (the ssl backend) now and then does a full
+    # handshake for a session it decrypted from a ticket in a child started later on; the
+    # resumption across processes is test_sessions.py's subject
     h = env.httpd(name, modules=["headers"] + list(modules), session_cache=cache,
-                  ticket_key_file=key_file)
+                  ticket_key_file=key_file,
+                  global_extra="StartServers 2\nMinSpareThreads 1\nMaxSpareThreads 50\n"
+                               "ThreadsPerChild 25")
     h.listen("https")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair], extra=HEADERS,
             tls_extra="TLSSessionTickets on", ssl_extra="SSLSessionTickets on")
