@@ -59,7 +59,9 @@ static void tls_hooks(apr_pool_t *pool)
     ap_hook_http_scheme(tls_vars_http_scheme, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_default_port(tls_vars_default_port, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(tls_vars_fixups, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_expr_lookup(tls_vars_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_ssl's (MIDDLE), whose SSL_* lookup only knows its own connections; ours asks
+     * every TLS module through ap_ssl_var_lookup. */
+    ap_hook_expr_lookup(tls_vars_expr_lookup, NULL, NULL, APR_HOOK_FIRST);
 }
 
 AP_DECLARE_MODULE(tls) = {

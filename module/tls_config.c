@@ -371,7 +371,7 @@ static const char *set_ticket_key_file(cmd_parms *cmd, void *dc, const char *arg
 static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tls_conf_dir *dc = dcv;
-    int first = 1;
+    int first = 1, relative = 0, absolute = 0;
 
     while (*arg) {
         const char *w = ap_getword_conf(cmd->temp_pool, &arg);
@@ -380,8 +380,17 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
 
         if (*w == '+' || *w == '-') {
             action = *w++;
+            relative = 1;
         }
-        else if (first) {
+        else {
+            absolute = 1;
+        }
+        if (relative && absolute) {
+            /* mod_ssl accepts this and makes the result depend on the order; core's Options
+             * refuses it, and so do we. */
+            return cmd_error(cmd, "either all options must start with + or -, or none may");
+        }
+        if (!action && first) {
             dc->options = 0; /* a bare option: absolute, start from nothing */
             first = 0;
         }

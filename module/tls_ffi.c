@@ -375,7 +375,8 @@ apr_status_t tls_ffi_x509_of_key(apr_pool_t *p, const tlsr_certified_key *key, s
     return status(st);
 }
 
-/* A borrowed crate text copied into p, or NULL. */
+/* A borrowed crate text copied into p, or NULL. The crate call must be made before this one
+ * (not as its argument): C leaves the order in which arguments are evaluated open. */
 static const char *text(tlsr_status st, const char *s, size_t len, apr_pool_t *p)
 {
     return st == TLSR_OK ? apr_pstrmemdup(p, s, len) : NULL;
@@ -386,7 +387,9 @@ const char *tls_ffi_x509_text(const tlsr_x509 *cert, int field, apr_pool_t *p)
     const char *s = NULL;
     size_t len = 0;
 
-    return text(tlsr_x509_text(cert, (tlsr_x509_field)field, &s, &len), s, len, p);
+    tlsr_status st = tlsr_x509_text(cert, (tlsr_x509_field)field, &s, &len);
+
+    return text(st, s, len, p);
 }
 
 const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr,
@@ -395,7 +398,9 @@ const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *
     const char *s = NULL;
     size_t len = 0;
 
-    return text(tlsr_x509_dn_attr(cert, issuer, attr, index, &s, &len), s, len, p);
+    tlsr_status st = tlsr_x509_dn_attr(cert, issuer, attr, index, &s, &len);
+
+    return text(st, s, len, p);
 }
 
 const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_pool_t *p)
@@ -403,5 +408,7 @@ const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_
     const char *s = NULL;
     size_t len = 0;
 
-    return text(tlsr_x509_san(cert, type, index, &s, &len), s, len, p);
+    tlsr_status st = tlsr_x509_san(cert, type, index, &s, &len);
+
+    return text(st, s, len, p);
 }

@@ -218,7 +218,8 @@ static const char *log_var(request_rec *r, char *name)
 {
     const char *v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
 
-    return (v && *v) ? v : NULL;
+    /* Certificate names may hold any byte: escape as mod_ssl's handler does. */
+    return (v && *v) ? ap_escape_logitem(r->pool, v) : NULL;
 }
 
 int tls_vars_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)

@@ -1,6 +1,7 @@
 """mod_ssl and mod_tls in one server: mod_ssl on one port (SSLEngine on), mod_tls on another
 (TLSEngine), each with its own certificate, both used in the same run."""
 import threading
+import time
 
 import pytest
 
@@ -10,17 +11,34 @@ from harness import clients
 pytestmark = pytest.mark.tls_only
 
 
+# SSL_PROTOCOL read every way httpd offers, in each module's vhost: both modules answer
+# httpd's ssl_var_lookup and expr hooks, and each must answer for its own connections only.
+VARS_CONF = 'LogFormat "%v %{SSL_PROTOCOL}x %{SSL_CIPHER}x" coexist\n' \
+            'CustomLog "@ROOT@/logs/coexist_log" coexist'
+VHOST_VARS = "\n".join([
+    '  Header always set X-S "%{SSL_PROTOCOL}s"',
+    '  Header always set X-Expr "expr=%{SSL_PROTOCOL}"',
+    '  RewriteEngine on',
+    '  RewriteRule ^/whoami.txt$ - [E=RW:%{SSL:SSL_PROTOCOL}]',
+    '  Header always set X-RW "%{RW}e"',
+    '  <Location /needs-tls13/>',
+    '    Require expr "%{SSL_PROTOCOL} == \'TLSv1.3\'"',
+    '  </Location>',
+])
+
+
 @pytest.fixture(scope="module")
 def server(env):
-    h = env.httpd("coexist", modules=["ssl", "socache_shmcb"],
-                  global_extra='SSLSessionCache "shmcb:@ROOT@/run/ssl_scache(512000)"')
+    h = env.httpd("coexist", modules=["ssl", "socache_shmcb", "headers", "rewrite"],
+                  global_extra='SSLSessionCache "shmcb:@ROOT@/run/ssl_scache(512000)"\n'
+                               + VARS_CONF)
     h.listen("tls")
     h.listen("ssl", tls=None)   # not a mod_tls port; mod_ssl serves it
-    h.vhost("a.test", port="tls", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("a.test", port="tls", certs=[env.certs.leaf("a.test").pair], extra=VHOST_VARS)
     b = env.certs.leaf("b.test", "rsa")
     h.vhost("b.test", port="ssl",
-            extra="  SSLEngine on\n  SSLCertificateFile %s\n  SSLCertificateKeyFile %s"
-                  % b.pair)
+            extra="  SSLEngine on\n  SSLCertificateFile %s\n  SSLCertificateKeyFile %s\n%s"
+                  % (b.pair + (VHOST_VARS,)))
     h.start()
     yield from server_fixture(h)
 
@@ -92,3 +110,23 @@ def test_port_claimed_by_both_stays_with_mod_ssl(env):
         assert len(warnings) <= 4, "logged per connection, not once per process"
     finally:
         h.stop()
+
+
+@pytest.mark.allow_errors(r"AH01630: client denied by server configuration: .*needs-tls13")
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+@pytest.mark.parametrize("port,host", [("tls", "a.test"), ("ssl", "b.test")])
+def test_variables_of_each_module(env, server, port, host, version):
+    """With mod_ssl loaded (Debian enables it often), SSL_PROTOCOL reads the same through
+    mod_headers, ap_expr, mod_rewrite, Require expr and LogFormat %x on both modules' ports."""
+    want = "TLSv" + version
+    r = clients.curl(server.port(port), "/whoami.txt", host, ca=env.ca, tls=version)
+    assert r.status == 200, r
+    got = {k: r.headers.get(k) for k in ("x-s", "x-expr", "x-rw")}
+    assert got == {"x-s": want, "x-expr": want, "x-rw": want}, (port, got)
+    r = clients.curl(server.port(port), "/needs-tls13/", host, ca=env.ca, tls=version)
+    assert r.status == (404 if version == "1.3" else 403), (port, version, r.status)
+    line = "%s %s " % (host, want)
+    deadline = time.monotonic() + 10
+    while line not in server.read_file("logs/coexist_log") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert line in server.read_file("logs/coexist_log")

@@ -181,12 +181,14 @@ tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config
 /* Stateless session tickets (RFC 5077 for TLS 1.2, and TLS 1.3 tickets) encrypted with the
  * caller's keys: n keys of TLSR_TICKET_KEY_LEN bytes each at `keys` (a 16-byte key name, then a
  * 32-byte AES-256-GCM secret). The first key encrypts new tickets; every key decrypts, so a
- * fleet can rotate keys. `lifetime` (seconds) is announced to clients; the server does not
- * check ticket ages (rustls does not either): a ticket opens as long as its key is configured,
- * so rotate keys to bound that. The keys are copied; ALPN variants of the config share them.
+ * fleet can rotate keys. `lifetime` (seconds) is announced to clients and enforced (rustls
+ * does not check ticket ages): a ticket issued more than `lifetime` seconds ago, or more than
+ * 60 seconds in the future (clock skew in a fleet), does not open and the client does a full
+ * handshake. The keys are copied; ALPN variants of the config share them.
  * n == 0: no tickets (the default); sessions then go to the session store or cache.
- * A ticket is: key name (16) || random nonce (12) || AES-256-GCM ciphertext || tag (16), with
- * the key name as additional authenticated data. */
+ * A ticket is: key name (16) || random nonce (12) || AES-256-GCM(time of issue, 8 bytes
+ * big-endian seconds since the epoch || session state) || tag (16), with the key name as
+ * additional authenticated data. */
 #define TLSR_TICKET_KEY_LEN 48
 tlsr_status tlsr_server_config_builder_set_ticket_keys(tlsr_server_config_builder *builder,
                                                        const uint8_t *keys, size_t n,

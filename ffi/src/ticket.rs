@@ -5,14 +5,16 @@
 //! A key is 48 bytes: a 16-byte name, then a 32-byte AES-256-GCM secret. A ticket is
 //!
 //! ```text
-//! key name (16) || nonce (12, random) || AES-256-GCM(plaintext) || tag (16)
+//! key name (16) || nonce (12, random) || AES-256-GCM(issued (8) || plaintext) || tag (16)
 //! ```
 //!
-//! with the key name as additional authenticated data. The first key encrypts; decryption
-//! picks the key by the ticket's name (names are not secret: no constant-time comparison).
-//! Tickets come from the client and may be anything: decrypt() checks every length and
-//! returns None for whatever does not open. rustls itself does not enforce ticket ages: the
-//! lifetime is what clients are told; a ticket keeps working as long as its key is configured.
+//! with the key name as additional authenticated data and `issued` the time of issue in
+//! seconds since the Unix epoch, big-endian. The first key encrypts; decryption picks the key
+//! by the ticket's name (names are not secret: no constant-time comparison). Tickets come
+//! from the client and may be anything: decrypt() checks every length and returns None for
+//! whatever does not open. rustls itself does not enforce ticket ages, so decrypt() refuses a
+//! ticket issued more than `lifetime` seconds ago (or more than MAX_SKEW seconds in the
+//! future: the clocks of a fleet's servers may differ a little).
 
 use crate::observe::{note, ticket_hash};
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -23,6 +25,16 @@ pub(crate) const KEY_LEN: usize = 48;
 const NAME_LEN: usize = 16;
 const NONCE_LEN: usize = aead::NONCE_LEN;
 const TAG_LEN: usize = 16;
+const ISSUED_LEN: usize = 8;
+/// How far in the future another server's clock may have put a ticket's time of issue.
+const MAX_SKEW: u64 = 60;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 
 struct TicketKey {
     name: [u8; NAME_LEN],
@@ -62,11 +74,13 @@ impl Ticketer {
         })
     }
 
-    fn seal(&self, plain: &[u8]) -> Option<Vec<u8>> {
+    fn seal(&self, plain: &[u8], issued: u64) -> Option<Vec<u8>> {
         let key = self.keys.first()?;
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).ok()?;
-        let mut sealed = plain.to_vec();
+        let mut sealed = Vec::with_capacity(ISSUED_LEN + plain.len() + TAG_LEN);
+        sealed.extend_from_slice(&issued.to_be_bytes());
+        sealed.extend_from_slice(plain);
         key.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -81,8 +95,9 @@ impl Ticketer {
         Some(ticket)
     }
 
-    fn open(&self, ticket: &[u8]) -> Option<Vec<u8>> {
-        if ticket.len() < NAME_LEN + NONCE_LEN + TAG_LEN {
+    /// The plaintext of a ticket that opens with one of our keys and is not too old at `now`.
+    fn open(&self, ticket: &[u8], now: u64) -> Option<Vec<u8>> {
+        if ticket.len() < NAME_LEN + NONCE_LEN + ISSUED_LEN + TAG_LEN {
             return None;
         }
         let (name, rest) = ticket.split_at(NAME_LEN);
@@ -96,6 +111,15 @@ impl Ticketer {
             .ok()?
             .len();
         buf.truncate(plain_len);
+        let mut issued = [0u8; ISSUED_LEN];
+        issued.copy_from_slice(buf.get(..ISSUED_LEN)?);
+        let issued = u64::from_be_bytes(issued);
+        if issued > now.saturating_add(MAX_SKEW)
+            || now.saturating_sub(issued) > u64::from(self.lifetime)
+        {
+            return None;
+        }
+        buf.drain(..ISSUED_LEN);
         Some(buf)
     }
 }
@@ -110,7 +134,7 @@ impl ProducesTickets for Ticketer {
     }
 
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        let ticket = self.seal(plain)?;
+        let ticket = self.seal(plain, now())?;
         note(|o| {
             o.ticket_issued.get_or_insert_with(|| ticket_hash(&ticket));
         });
@@ -118,7 +142,7 @@ impl ProducesTickets for Ticketer {
     }
 
     fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
-        let plain = self.open(cipher)?;
+        let plain = self.open(cipher, now())?;
         note(|o| o.ticket_opened = Some(ticket_hash(cipher)));
         Some(plain)
     }
@@ -140,7 +164,7 @@ mod tests {
         assert!(t.enabled());
         assert_eq!(t.lifetime(), 300);
         let ticket = t.encrypt(b"session state").unwrap();
-        assert_eq!(ticket.len(), 16 + 12 + 13 + 16);
+        assert_eq!(ticket.len(), 16 + 12 + 8 + 13 + 16);
         assert_eq!(&ticket[..16], &[1u8; 16]);
         assert_eq!(t.decrypt(&ticket).as_deref(), Some(&b"session state"[..]));
         let again = t.encrypt(b"session state").unwrap();
@@ -182,6 +206,27 @@ mod tests {
         assert_eq!(t.decrypt(&long), None);
         assert_eq!(t.decrypt(&[1u8; 44]), None);
         assert_eq!(t.decrypt(&[1u8; 5000]), None);
+    }
+
+    #[test]
+    fn age_is_checked() {
+        let t = Ticketer::new(&key(1, 2), 300).unwrap();
+        let at = 1_800_000_000;
+        let ticket = t.seal(b"s", at).unwrap();
+        assert_eq!(t.open(&ticket, at).as_deref(), Some(&b"s"[..]));
+        assert_eq!(t.open(&ticket, at + 300).as_deref(), Some(&b"s"[..]));
+        assert_eq!(t.open(&ticket, at + 301), None, "older than the lifetime");
+        assert_eq!(t.open(&ticket, at - MAX_SKEW).as_deref(), Some(&b"s"[..]));
+        assert_eq!(t.open(&ticket, at - MAX_SKEW - 1), None, "from too far in the future");
+        // The time of issue is sealed: a client cannot make a ticket younger.
+        let mut bad = ticket.clone();
+        bad[NAME_LEN + NONCE_LEN + 7] ^= 1;
+        assert_eq!(t.open(&bad, at), None);
+        // A fresh ticket opens now.
+        let fresh = t.encrypt(b"s").unwrap();
+        assert_eq!(t.decrypt(&fresh).as_deref(), Some(&b"s"[..]));
+        let stale = t.seal(b"s", now() - 301).unwrap();
+        assert_eq!(t.decrypt(&stale), None);
     }
 
     #[test]
