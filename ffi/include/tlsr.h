@@ -56,6 +56,7 @@ typedef enum tlsr_status {
     TLSR_BAD_CERTIFICATE = 205,    /* a certificate is not valid X.509 DER */
     TLSR_NO_CIPHER_SUITES = 206,   /* no cipher suite left for the enabled protocol versions */
     TLSR_CONFIG_ERROR = 207,       /* any other reason the config cannot be built */
+    TLSR_BAD_CRL = 208,            /* a CRL is not valid, or not signed by one of the trusted CAs */
 
     /* the TLS peer: a failed handshake or connection; last_error has details */
     TLSR_NOT_TLS = 300,            /* the first bytes are not a TLS handshake record (e.g. plain HTTP) */
@@ -68,6 +69,9 @@ typedef enum tlsr_status {
     TLSR_ALERT_RECEIVED = 307,     /* the peer sent a fatal alert */
     TLSR_DECRYPT_ERROR = 308,      /* a record failed to decrypt/authenticate */
     TLSR_BUFFER_LIMIT = 309,       /* a buffer limit was exceeded */
+    TLSR_PEER_CERT_MISSING = 310,  /* client authentication is required; the client sent no certificate */
+    TLSR_PEER_CERT_REFUSED = 311,  /* the client's certificate did not verify (untrusted, expired,
+                                    * revoked, chain too long, ...): last_error says why */
     TLSR_TLS_ERROR = 399           /* any other TLS error */
 } tlsr_status;
 
@@ -193,6 +197,12 @@ tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config
 tlsr_status tlsr_server_config_builder_set_ticket_keys(tlsr_server_config_builder *builder,
                                                        const uint8_t *keys, size_t n,
                                                        uint32_t lifetime);
+
+/* Client certificates (see "Client authentication" below): the builder takes its own
+ * reference to `auth`. Default: no client certificate is asked for. NULL resets to that. */
+typedef struct tlsr_client_auth tlsr_client_auth;
+tlsr_status tlsr_server_config_builder_set_client_auth(tlsr_server_config_builder *builder,
+                                                       const tlsr_client_auth *auth);
 
 /* Builds the config. The builder is consumed, on success and on failure: do not use or free it
  * afterwards. Fails without certified keys, or when no suite is left for the versions. */
@@ -321,6 +331,14 @@ tlsr_status tlsr_conn_session_id(const tlsr_conn *conn, const uint8_t **id, size
  * handshake uses. */
 tlsr_status tlsr_conn_certified_key_index(const tlsr_conn *conn, size_t *index);
 
+/* After the handshake: the certificates the client sent and that verified, its own first,
+ * then the intermediates it sent, in its order (as on the wire; the trust anchor is not
+ * included unless the client sent it). Count 0 without a client certificate (and while
+ * handshaking). On a resumed connection, those of the session's original handshake. */
+size_t tlsr_conn_peer_cert_count(const tlsr_conn *conn);
+tlsr_status tlsr_conn_peer_cert_der(const tlsr_conn *conn, size_t index, const uint8_t **der,
+                                    size_t *len);
+
 /* As tlsr_acceptor_last_error. */
 tlsr_status tlsr_conn_last_error(const tlsr_conn *conn, char *buf, size_t cap, size_t *len);
 
@@ -364,12 +382,65 @@ tlsr_status tlsr_x509_text(const tlsr_x509 *cert, tlsr_x509_field field, const c
 tlsr_status tlsr_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr, size_t index,
                               const char **text, size_t *len);
 
+/* Validity as seconds since the Unix epoch (UTC). */
+tlsr_status tlsr_x509_validity(const tlsr_x509 *cert, int64_t *not_before, int64_t *not_after);
+
 /* Subject alternative names of one type, in order. TLSR_NOT_FOUND past the last (and when the
  * extension is absent, unreadable or present twice); TLSR_INVALID_PARAM for another type. */
 #define TLSR_SAN_EMAIL 1
 #define TLSR_SAN_DNS 2
 tlsr_status tlsr_x509_san(const tlsr_x509 *cert, int type, size_t index, const char **text,
                           size_t *len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Client authentication: trust anchors, revocation lists, verification depth                 */
+
+/* Whether a client may connect without a certificate. A certificate it does send must always
+ * verify, or the handshake fails (TLSR_PEER_CERT_REFUSED). */
+#define TLSR_CLIENT_AUTH_OPTIONAL 1
+#define TLSR_CLIENT_AUTH_REQUIRED 2  /* none sent: TLSR_PEER_CERT_MISSING */
+
+/* A new client authentication policy. ca_pem: the trust anchors, every CERTIFICATE section
+ * (at least one: TLSR_NO_CERTIFICATE otherwise; TLSR_BAD_CERTIFICATE for one webpki cannot
+ * use as an anchor). Their subject names are the CA names the server announces.
+ * max_depth: mod_ssl's SSLVerifyDepth. In the verified path, the client's certificate is at
+ * depth 0, its issuer at 1, and so on up to and including the trust anchor; the anchor must be
+ * at depth <= max_depth. So 1 accepts certificates issued directly by a trusted CA, 2 allows
+ * one intermediate, and so on; 0 accepts nothing but is allowed (mod_ssl's meaning, a
+ * self-signed client certificate, is not supported by webpki). Intermediates the client sends
+ * are used to build the path to an anchor.
+ * Verification (webpki 0.22): signatures, validity at the time of the handshake, key usage
+ * for client authentication, name constraints; then depth, then revocation (below). */
+tlsr_status tlsr_client_auth_new(const uint8_t *ca_pem, size_t ca_len, int mode,
+                                 unsigned max_depth, tlsr_client_auth **out,
+                                 char *err, size_t err_cap);
+
+/* Adds certificate revocation lists (RFC 5280 v1/v2 CRLs): every "X509 CRL" PEM section of
+ * `data`, or `data` as one DER CRL when it is not PEM. Each CRL must be signed by one of the
+ * trust anchors (matched by the CRL's issuer name, verified with that anchor's key; RSA
+ * PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA P-256/P-384, Ed25519): TLSR_BAD_CRL
+ * otherwise, or when one cannot be parsed, with the CRL's issuer (RFC 2253) and the reason in
+ * err; nothing of `data` is added then. *added: how many CRLs were added. May be called
+ * several times (several files). Only before the policy is given to a builder (WRONG_STATE
+ * after: policies are immutable once shared).
+ * Revocation check during verification: for every certificate of the verified path below the
+ * anchor (the client's certificate and each intermediate), the CRLs whose issuer is that
+ * certificate's issuer are consulted: a listed serial refuses the certificate ("revoked");
+ * a CRL whose nextUpdate has passed refuses every certificate of that issuer ("CRL expired",
+ * as OpenSSL does); an issuer without a CRL is not checked. */
+tlsr_status tlsr_client_auth_add_crls(tlsr_client_auth *auth, const uint8_t *data, size_t len,
+                                      size_t *added, char *err, size_t err_cap);
+
+/* The CRLs added so far, for startup reports: the issuer (RFC 2253 form, borrowed), and
+ * thisUpdate / nextUpdate as seconds since the epoch (next_update 0 when the CRL has none),
+ * the number of revoked serials. TLSR_NOT_FOUND past the last. */
+size_t tlsr_client_auth_crl_count(const tlsr_client_auth *auth);
+tlsr_status tlsr_client_auth_crl_info(const tlsr_client_auth *auth, size_t index,
+                                      const char **issuer, size_t *issuer_len,
+                                      int64_t *this_update, int64_t *next_update,
+                                      size_t *revoked);
+
+void tlsr_client_auth_free(const tlsr_client_auth *auth);
 
 #ifdef __cplusplus
 }
