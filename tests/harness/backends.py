@@ -31,10 +31,34 @@ def write_ticket_keys(path, keys, mode=0o600):
     return path
 
 
+def _indent(lines, indent):
+    return "\n".join(indent + l for l in lines)
+
+
 class TlsBackend:
     name = "tls"
     log_module = "tls"   # the module tag in error-log lines: [tls:info]
     options_directive = "TLSOptions"
+    user_name_directive = "TLSUserName"
+
+    def client_auth(self, h, mode=None, ca=None, crls=(), depth=None, user_name=None,
+                    indent="  "):
+        """Client certificate settings as configuration text (a vhost's ``extra``, or
+        ``global_extra`` for the server config). mode: "none", "optional", "required";
+        ca: a PEM file of trust anchors; crls: CRL files (PEM with one or several, or one
+        DER), each its own directive; depth: TLSVerifyDepth; user_name: TLSUserName."""
+        lines = []
+        if mode is not None:
+            lines.append("TLSClientCertificate %s" % mode)
+        if ca is not None:
+            lines.append('TLSClientCA "%s"' % ca)
+        for crl in crls:
+            lines.append('TLSClientCRL "%s"' % crl)
+        if depth is not None:
+            lines.append("TLSVerifyDepth %s" % depth)
+        if user_name is not None:
+            lines.append("TLSUserName %s" % user_name)
+        return _indent(lines, indent)
 
     def __init__(self, so_path):
         self.so = so_path
@@ -87,6 +111,35 @@ class SslBackend:
     name = "ssl"
     log_module = "ssl"
     options_directive = "SSLOptions"
+    user_name_directive = "SSLUserName"
+
+    def client_auth(self, h, mode=None, ca=None, crls=(), depth=None, user_name=None,
+                    indent="  "):
+        """The mod_ssl equivalent of TlsBackend.client_auth: SSLVerifyClient
+        none|optional|require, SSLCACertificateFile, SSLVerifyDepth, SSLUserName; CRLs with
+        SSLCARevocationCheck chain no_crl_for_cert_ok (mod_tls checks every certificate of the
+        path whose issuer has a CRL). mod_ssl reads a single SSLCARevocationFile, in PEM: several
+        files, or a DER one, are written as one PEM file into the server root (a single PEM
+        file is used as it is, so that replacing it is seen on a graceful restart)."""
+        lines = []
+        if mode is not None:
+            lines.append("SSLVerifyClient %s" % {"required": "require"}.get(mode, mode))
+        if ca is not None:
+            lines.append('SSLCACertificateFile "%s"' % ca)
+        if crls:
+            crls = list(crls)
+            if len(crls) == 1 and _is_pem(crls[0]):
+                path = crls[0]
+            else:
+                path = h.write_file("ssl-crls/crls-%d.pem" % _next_crl_id(), b"".join(
+                    _crl_pem(f) for f in crls))
+            lines.append('SSLCARevocationFile "%s"' % path)
+            lines.append("SSLCARevocationCheck chain no_crl_for_cert_ok")
+        if depth is not None:
+            lines.append("SSLVerifyDepth %s" % depth)
+        if user_name is not None:
+            lines.append("SSLUserName %s" % user_name)
+        return _indent(lines, indent)
 
     def global_lines(self, h):
         lines = []
@@ -138,6 +191,30 @@ class SslBackend:
         if vh.ssl_extra:
             lines.append(h._subst(vh.ssl_extra))
         return lines
+
+
+_crl_ids = [0]
+
+
+def _next_crl_id():
+    _crl_ids[0] += 1
+    return _crl_ids[0]
+
+
+def _is_pem(path):
+    with open(path, "rb") as f:
+        return b"-----BEGIN" in f.read()
+
+
+def _crl_pem(path):
+    """The CRLs of a file as PEM (a DER file converted)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"-----BEGIN" in data:
+        return data if data.endswith(b"\n") else data + b"\n"
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    return x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.PEM)
 
 
 def make_backend(name, so_path):

@@ -269,6 +269,169 @@ class CertStore:
         os.makedirs(d, exist_ok=True)
         self.files["a-directory.pem"] = d
 
+        self._build_client_pki()
+
+    # -- client certificates ------------------------------------------------
+    def _client_cert(self, subject, sans, key, issuer, issuer_key, not_before=None,
+                     not_after=None, serial=None):
+        now = _now()
+        nb = not_before or now - datetime.timedelta(days=1)
+        # half a day more than whole days: SSL_CLIENT_V_REMAIN is a whole number of days,
+        # so the value does not depend on the second the test runs
+        na = not_after or now + datetime.timedelta(days=400, hours=12)
+        b = (x509.CertificateBuilder()
+             .subject_name(subject)
+             .issuer_name(issuer.subject)
+             .public_key(key.public_key())
+             .serial_number(serial or x509.random_serial_number())
+             .not_valid_before(nb)
+             .not_valid_after(na)
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                          key_encipherment=False, data_encipherment=False,
+                                          key_agreement=False, key_cert_sign=False,
+                                          crl_sign=False, encipher_only=False,
+                                          decipher_only=False), critical=True)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                            critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 issuer_key.public_key()), critical=False))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+        return b.sign(issuer_key, _sign_hash(issuer_key))
+
+    def _add_client(self, name, subject, sans=(), kind="ecdsa", issuer=None, issuer_key=None,
+                    chain=(), **kw):
+        issuer = issuer or self.client_ca
+        issuer_key = issuer_key or self.client_ca_key
+        key = _new_key(kind)
+        cert = self._client_cert(subject, sans, key, issuer, issuer_key, **kw)
+        cp = self._write("client-%s.pem" % name,
+                         _pem_cert(cert) + b"".join(_pem_cert(c) for c in chain))
+        kp = self._write("client-%s.key" % name, _pem_key(key), private=True)
+        leaf = Leaf(name, None, kind, cp, kp, cert)
+        leaf.key_obj = key
+        leaf.leaf_pem = _pem_cert(cert)
+        leaf.chain = list(chain)
+        self.clients[name] = leaf
+        return leaf
+
+    def _crl(self, issuer, issuer_key, revoked=(), this_update=None, next_update=None,
+             number=1):
+        now = _now()
+        b = (x509.CertificateRevocationListBuilder()
+             .issuer_name(issuer.subject)
+             .last_update(this_update or now - datetime.timedelta(hours=1))
+             .next_update(next_update or now + datetime.timedelta(days=30))
+             .add_extension(x509.CRLNumber(number), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 issuer_key.public_key()), critical=False))
+        for serial in revoked:
+            b = b.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial)
+                .revocation_date(now - datetime.timedelta(hours=2)).build())
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def _build_client_pki(self):
+        """Client authentication: a client root CA of its own (not the server CA), an
+        intermediate under it, an untrusted CA; client certificates (EKU clientAuth) and
+        CRLs. Files are named client-*.pem / .key / *.crl.*; ``store.client("alice")``."""
+        self.clients = {}
+        now = _now()
+        self.client_ca_key = _new_key("ecdsa")
+        self.client_ca = self._ca("mod_tls test client root CA", self.client_ca_key)
+        self.client_ca_file = self._write("client-ca.pem", _pem_cert(self.client_ca))
+        self.client_int_key = _new_key("ecdsa")
+        self.client_int = self._ca("mod_tls test client intermediate CA", self.client_int_key,
+                                   issuer=self.client_ca, issuer_key=self.client_ca_key,
+                                   path_len=0)
+        self._write("client-intermediate.pem", _pem_cert(self.client_int))
+        # root and intermediate as trust anchors (the intermediate's CRL needs its issuer
+        # among the configured CAs)
+        self._write("client-ca-bundle.pem", _pem_cert(self.client_ca) + _pem_cert(self.client_int))
+        self.other_ca_key = _new_key("ecdsa")
+        self.other_ca = self._ca("mod_tls test untrusted client CA", self.other_ca_key)
+        self._write("client-other-ca.pem", _pem_cert(self.other_ca))
+        # the server certificate of the client authentication tests: every name they use
+        self._add_leaf("auth.test-ecdsa", "auth.test",
+                       ["auth.test", "*.auth.test", "a.test", "b.test"], "ecdsa")
+
+        def name(*attrs):
+            return x509.Name([x509.NameAttribute(oid, v) for oid, v in attrs])
+
+        # alice: what the SSL_CLIENT_* variables show. Two OUs (_OU, _OU_1), e-mail in the
+        # subject, SANs of three types (e-mail and DNS names counted separately)
+        self._add_client("alice", name(
+            (NameOID.COUNTRY_NAME, "DE"),
+            (NameOID.STATE_OR_PROVINCE_NAME, "Berlin"),
+            (NameOID.LOCALITY_NAME, "Kreuzberg"),
+            (NameOID.ORGANIZATION_NAME, ORG),
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, "admins"),
+            (NameOID.COMMON_NAME, "alice"),
+            (NameOID.EMAIL_ADDRESS, "alice@example.org")), sans=[
+            x509.RFC822Name("alice@example.org"),
+            x509.DNSName("alice.clients.test"),
+            x509.UniformResourceIdentifier("https://alice.clients.test/"),
+            x509.RFC822Name("alice@clients.test"),
+            x509.DNSName("www.alice.clients.test")],
+            serial=0x0C1E47A11CE0000000000000000000A1)
+        # bob: RSA key, the rarer subject components (T, G, S, UID, D), no SANs
+        self._add_client("bob", name(
+            (NameOID.ORGANIZATION_NAME, ORG),
+            (NameOID.ORGANIZATIONAL_UNIT_NAME, "people"),
+            (NameOID.TITLE, "Dr"),
+            (NameOID.GIVEN_NAME, "Bob"),
+            (NameOID.SURNAME, "Builder"),
+            (NameOID.USER_ID, "bob42"),
+            (x509.ObjectIdentifier("2.5.4.13"), "the second user"),
+            (NameOID.COMMON_NAME, "bob")), kind="rsa")
+        self._add_client("expired", _name("expired client", "people"),
+                         not_before=now - datetime.timedelta(days=60),
+                         not_after=now - datetime.timedelta(days=30))
+        self._add_client("notyet", _name("not yet valid client", "people"),
+                         not_before=now + datetime.timedelta(days=30),
+                         not_after=now + datetime.timedelta(days=400))
+        self._add_client("mallory", _name("mallory", "people"), issuer=self.other_ca,
+                         issuer_key=self.other_ca_key)
+        revoked = self._add_client("revoked", _name("revoked client", "people"))
+        # carol: issued by the intermediate, the file holds leaf + intermediate
+        carol = self._add_client("carol", _name("carol", "people"),
+                                 sans=[x509.RFC822Name("carol@example.org")],
+                                 issuer=self.client_int, issuer_key=self.client_int_key,
+                                 chain=[self.client_int])
+        self._write("client-carol.leafonly.pem", carol.leaf_pem)
+        # dave: issued by the intermediate, revoked by the intermediate's CRL
+        dave = self._add_client("dave", _name("dave", "people"), issuer=self.client_int,
+                                issuer_key=self.client_int_key, chain=[self.client_int])
+
+        der = serialization.Encoding.DER
+        pem = serialization.Encoding.PEM
+        root_crl = self._crl(self.client_ca, self.client_ca_key,
+                             [revoked.x509.serial_number, 0x1234567])
+        int_crl = self._crl(self.client_int, self.client_int_key, [dave.x509.serial_number])
+        self._write("client-root.crl.pem", root_crl.public_bytes(pem))
+        self._write("client-root.crl.der", root_crl.public_bytes(der))
+        self._write("client-int.crl.pem", int_crl.public_bytes(pem))
+        self._write("client-both.crl.pem", root_crl.public_bytes(pem) + int_crl.public_bytes(pem))
+        self._write("client-root-empty.crl.pem",
+                    self._crl(self.client_ca, self.client_ca_key, number=2).public_bytes(pem))
+        self._write("client-root-expired.crl.pem", self._crl(
+            self.client_ca, self.client_ca_key, this_update=now - datetime.timedelta(days=10),
+            next_update=now - datetime.timedelta(days=1), number=3).public_bytes(pem))
+        # a CRL of the untrusted CA (its issuer is no configured CA)
+        self._write("client-other.crl.pem",
+                    self._crl(self.other_ca, self.other_ca_key).public_bytes(pem))
+        # the client root's name, signed by another key
+        self._write("client-root-forged.crl.pem",
+                    self._crl(self.client_ca, self.other_ca_key,
+                              [revoked.x509.serial_number]).public_bytes(pem))
+
+    def client(self, name):
+        """A client certificate: Leaf with .cert (leaf [+ intermediate]), .key, .x509,
+        .leaf_pem, .chain (the intermediates in .cert, x509 objects)."""
+        return self.clients[name]
+
     def leaf(self, host, kind="ecdsa"):
         return self.leaves["%s-%s" % (host, kind)]
 

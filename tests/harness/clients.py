@@ -60,10 +60,12 @@ class CurlResult:
 
 def curl(port, path="/", host="a.test", *, ca=None, tls=None, ciphers=None,
          tls13_ciphers=None, headers=(), args=(), timeout=60, scheme="https",
-         addr="127.0.0.1", output=None):
+         addr="127.0.0.1", output=None, cert=None, key=None):
     """One curl request to https://host:port/path with host resolved to ``addr``.
 
     tls: None, "1.2" (exactly TLS 1.2) or "1.3" (exactly TLS 1.3).
+    cert, key: a client certificate (--cert: the file's certificates are sent, leaf first)
+    and its key (--key).
     The body is returned as bytes (or written to ``output``).
     """
     cmd = [CURL, "-sS", "-v", "--resolve",
@@ -80,6 +82,10 @@ def curl(port, path="/", host="a.test", *, ca=None, tls=None, ciphers=None,
         cmd += ["--ciphers", ciphers]
     if tls13_ciphers:
         cmd += ["--tls13-ciphers", tls13_ciphers]
+    if cert:
+        cmd += ["--cert", cert]
+    if key:
+        cmd += ["--key", key]
     for h in headers:
         cmd += ["-H", h]
     cmd += list(args)
@@ -158,9 +164,11 @@ class SClientResult:
 
 def s_client(port, sni=None, *, ca=None, tls=None, cipher=None, ciphersuites=None,
              sigalgs=None, request=None, path="/whoami.txt", host=None, addr="127.0.0.1",
-             timeout=30, args=()):
+             timeout=30, args=(), cert=None, key=None, chain=None):
     """``openssl s_client -brief``; sends an HTTP/1.1 request with Connection: close unless
-    request is False. sni=None sends no SNI."""
+    request is False. sni=None sends no SNI. cert, key: a client certificate (-cert: the
+    first certificate of the file) and its key; chain: a file with intermediates to send
+    after it (-cert_chain)."""
     cmd = [OPENSSL, "s_client", "-connect",
            "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port), "-brief"]
     if sni:
@@ -179,6 +187,12 @@ def s_client(port, sni=None, *, ca=None, tls=None, cipher=None, ciphersuites=Non
         cmd += ["-ciphersuites", ciphersuites]
     if sigalgs:
         cmd += ["-sigalgs", sigalgs]
+    if cert:
+        cmd += ["-cert", cert]
+    if key:
+        cmd += ["-key", key]
+    if chain:
+        cmd += ["-cert_chain", chain]
     cmd += list(args)
     if request is False:
         data = b""
@@ -195,9 +209,13 @@ def s_client(port, sni=None, *, ca=None, tls=None, cipher=None, ciphersuites=Non
 
 
 # ------------------------------------------------------------------------- python
-def context(ca=None, tls=None, verify=True, ciphers=None):
-    """An ssl.SSLContext for a client. tls: None, "1.2" or "1.3" (exactly that version)."""
+def context(ca=None, tls=None, verify=True, ciphers=None, cert=None, key=None):
+    """An ssl.SSLContext for a client. tls: None, "1.2" or "1.3" (exactly that version).
+    cert, key: a client certificate (load_cert_chain: the file's certificates are sent, leaf
+    first)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cert:
+        ctx.load_cert_chain(cert, key)
     if verify:
         ctx.load_verify_locations(ca)
     else:
@@ -421,3 +439,78 @@ def stretch_session_lifetime(pem_path, seconds):
     with open(pem_path, "w") as f:
         f.write("-----BEGIN SSL SESSION PARAMETERS-----\n%s-----END SSL SESSION "
                 "PARAMETERS-----\n" % pem)
+
+
+# ------------------------------------------------------------- attempts that may be refused
+class Attempt:
+    """One connection and request that the server may refuse (client certificates): either
+    a response (status, headers, body) or an error (handshake or read failure, or the
+    connection closed before a response). local_port tells the server's log line apart."""
+
+    def __init__(self, local_port):
+        self.local_port = local_port
+        self.error = None
+        self.status = None
+        self.headers = {}
+        self.body = b""
+        self.reused = None
+        self.session = None
+        self.version = None
+
+    @property
+    def refused(self):
+        return self.status is None
+
+    def __repr__(self):
+        return "<Attempt port=%s status=%s error=%s reused=%s %s headers=%s body=%r>" % (
+            self.local_port, self.status, self.error, self.reused, self.version, self.headers,
+            self.body[:200])
+
+
+def attempt(port, sni, ctx, path="/whoami.txt", host=None, headers=None, session=None,
+            addr="127.0.0.1", timeout=30):
+    """A new connection (SNI ``sni``, offering ``session``) and one HTTP/1.1 request with
+    Connection: close (Host ``host`` or ``sni``), read to the end. Never raises for what the
+    server does: a refused handshake (TLS 1.2: during the handshake; TLS 1.3: the alert
+    arrives after the client's Finished, on the first read) is an Attempt without status."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    a = Attempt(s.getsockname()[1])
+    try:
+        ss = ctx.wrap_socket(s, server_hostname=sni, session=session)
+    except (ssl.SSLError, OSError) as e:
+        s.close()
+        a.error = "handshake: %s" % e
+        return a
+    data = b""
+    try:
+        a.version = ss.version()
+        req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, host or sni)
+        for k, v in (headers or {}).items():
+            req += "%s: %s\r\n" % (k, v)
+        ss.sendall((req + "\r\n").encode())
+        while True:
+            chunk = ss.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ssl.SSLError, OSError) as e:
+        a.error = "after handshake: %s" % e
+    finally:
+        a.reused = ss.session_reused
+        try:
+            a.session = ss.session
+        except (ssl.SSLError, OSError):
+            pass
+        ss.close()
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if sep and lines[0].startswith("HTTP/"):
+        a.status = int(lines[0].split()[1])
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                a.headers[k.strip().lower()] = v.strip()
+        a.body = body
+    elif a.error is None:
+        a.error = "closed without a response (%d bytes)" % len(data)
+    return a

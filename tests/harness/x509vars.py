@@ -1,5 +1,6 @@
-"""The values the SSL_SERVER_* variables must have for a certificate, taken from the certificate
-the client received, in the forms `openssl x509` prints them (which is what mod_ssl exports):
+"""The values the SSL_SERVER_* (and SSL_CLIENT_*) variables must have for a certificate, taken
+from the certificate the client received (or sent), in the forms `openssl x509` prints them
+(which is what mod_ssl exports):
 
     subject / issuer   openssl x509 -noout -subject -issuer -nameopt RFC2253,-esc_msb
     serial             openssl x509 -noout -serial
@@ -7,9 +8,11 @@ the client received, in the forms `openssl x509` prints them (which is what mod_
     version, A_KEY, A_SIG   openssl x509 -noout -text
     components (_CN, _OU, _OU_1, ...), SAN DNS names   in certificate order
 """
+import calendar
 import re
 import ssl
 import subprocess
+import time
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -60,6 +63,39 @@ def _components(prefix, name):
 def server_cert_vars(der):
     """{variable: value} for every SSL_SERVER_* variable the certificate (DER) defines, plus
     SSL_SERVER_CERT (the PEM)."""
+    return _cert_vars(der, "SSL_SERVER")
+
+
+def client_cert_vars(der, chain=(), now=None):
+    """{variable: value} for every SSL_CLIENT_* variable a verified client certificate (DER)
+    defines: those of server_cert_vars under SSL_CLIENT_, SSL_CLIENT_S_DN_SP (mod_ssl's other
+    name of ST), the e-mail SANs (SSL_CLIENT_SAN_Email_n), SSL_CLIENT_VERIFY = SUCCESS,
+    SSL_CLIENT_V_REMAIN (whole days from ``now``, a POSIX time, until notAfter, as mod_ssl's
+    ASN1_TIME_diff), SSL_CLIENT_CERT and SSL_CLIENT_CHAIN_n for the DER intermediates the
+    client sent."""
+    v = _cert_vars(der, "SSL_CLIENT", emails=True)
+    for k in list(v):
+        m = re.fullmatch(r"SSL_CLIENT_([SI])_DN_ST(_\d+)?", k)
+        if m:
+            v["SSL_CLIENT_%s_DN_SP%s" % (m.group(1), m.group(2) or "")] = v[k]
+    v["SSL_CLIENT_VERIFY"] = "SUCCESS"
+    v["SSL_CLIENT_V_REMAIN"] = str(v_remain(der, now))
+    for i, c in enumerate(chain):
+        v["SSL_CLIENT_CHAIN_%d" % i] = pem_of(c)
+    return v
+
+
+def v_remain(der, now=None):
+    """Whole days from ``now`` (POSIX time, default: now) until the certificate expires; 0
+    once expired."""
+    cert = x509.load_der_x509_certificate(der)
+    end = cert.not_valid_after.replace(tzinfo=None)
+    end_ts = calendar.timegm(end.timetuple())
+    left = end_ts - int(now if now is not None else time.time())
+    return max(0, left // 86400)
+
+
+def _cert_vars(der, prefix, emails=False):
     pem = pem_of(der)
     text = _openssl(pem, "-subject", "-issuer", "-serial", "-startdate", "-enddate",
                     "-nameopt", "RFC2253,-esc_msb")
@@ -69,23 +105,26 @@ def server_cert_vars(der):
         f[k] = v
     full = _openssl(pem, "-text")
     v = {
-        "SSL_SERVER_S_DN": f["subject"],
-        "SSL_SERVER_I_DN": f["issuer"],
-        "SSL_SERVER_M_SERIAL": f["serial"],
-        "SSL_SERVER_V_START": f["notBefore"],
-        "SSL_SERVER_V_END": f["notAfter"],
-        "SSL_SERVER_M_VERSION": re.search(r"^\s*Version: (\d+)", full, re.M).group(1),
-        "SSL_SERVER_A_KEY": re.search(r"^\s*Public Key Algorithm: (\S+)", full, re.M).group(1),
-        "SSL_SERVER_A_SIG": re.search(r"^\s*Signature Algorithm: (\S+)", full, re.M).group(1),
-        "SSL_SERVER_CERT": pem,
+        prefix + "_S_DN": f["subject"],
+        prefix + "_I_DN": f["issuer"],
+        prefix + "_M_SERIAL": f["serial"],
+        prefix + "_V_START": f["notBefore"],
+        prefix + "_V_END": f["notAfter"],
+        prefix + "_M_VERSION": re.search(r"^\s*Version: (\d+)", full, re.M).group(1),
+        prefix + "_A_KEY": re.search(r"^\s*Public Key Algorithm: (\S+)", full, re.M).group(1),
+        prefix + "_A_SIG": re.search(r"^\s*Signature Algorithm: (\S+)", full, re.M).group(1),
+        prefix + "_CERT": pem,
     }
     cert = x509.load_der_x509_certificate(der)
-    v.update(_components("SSL_SERVER_S_DN", cert.subject))
-    v.update(_components("SSL_SERVER_I_DN", cert.issuer))
+    v.update(_components(prefix + "_S_DN", cert.subject))
+    v.update(_components(prefix + "_I_DN", cert.issuer))
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         for i, name in enumerate(san.get_values_for_type(x509.DNSName)):
-            v["SSL_SERVER_SAN_DNS_%d" % i] = name
+            v[prefix + "_SAN_DNS_%d" % i] = name
+        if emails:
+            for i, name in enumerate(san.get_values_for_type(x509.RFC822Name)):
+                v[prefix + "_SAN_Email_%d" % i] = name
     except x509.ExtensionNotFound:
         pass
     return v
