@@ -317,14 +317,14 @@ REFUSALS = [
     ("crl.auth.test", "revoked", r"revoked", r"certificate revoked"),
     ("crl.auth.test", "dave", r"revoked", r"certificate revoked"),
     ("required.auth.test", "expired", r"expired", r"certificate has expired"),
-    ("required.auth.test", "notyet", r"(?i)not.?(yet.?)?valid|before|future", r"not yet valid"),
-    ("required.auth.test", "mallory", r"(?i)unknown ?(ca|issuer)|untrusted|not trusted",
+    ("required.auth.test", "notyet", r"(?i:not.?yet.?valid)", r"not yet valid"),
+    ("required.auth.test", "mallory", r"(?i:unknown ?(ca|issuer)|untrusted|not trusted)",
      r"unable to get local issuer certificate"),
-    ("depth1.auth.test", "carol", r"(?i)depth|too long|chain",
+    ("depth1.auth.test", "carol", r"(?i:depth|too long)",
      r"Chain too long|unable to get|depth"),
-    ("crlexpired.auth.test", "alice", r"(?i)CRL.*expired|expired.*CRL", r"CRL has expired"),
-    ("required.auth.test", NO_CERT, r"(?i)no (client )?certificate|certificate required|"
-     r"missing|did not (send|return)", r"did not return a certificate|certificate required"),
+    ("crlexpired.auth.test", "alice", r"(?i:CRL.*expired|expired.*CRL)", r"CRL has expired"),
+    ("required.auth.test", NO_CERT, r"(?i:no (client )?certificate|certificate required|"
+     r"missing|did not (send|return))", r"did not return a certificate|certificate required"),
 ]
 
 
@@ -504,11 +504,11 @@ def test_depth_out_of_range(env):
                                        'TLSClientCRL "@CERTS@/client-root.crl.pem"',
                                        "TLSVerifyDepth 2"])
 def test_not_in_location(env, directive):
-    """Server config and virtual host only: in a <Location> httpd says "not allowed here"."""
+    """Server config and virtual host only: an error in a <Location>."""
     h = _cfg_server(env, "loc-" + directive.split()[0], dict(
         mode="required", ca=env.certs.path("client-ca.pem")),
         extra="  <Location /x>\n    %s\n  </Location>" % directive)
-    _fails(h, r"%s (not allowed here|cannot occur within)" % directive.split()[0])
+    _fails(h, r"%s (not allowed|cannot occur)" % directive.split()[0])
 
 
 @pytest.mark.tls_only
