@@ -5,6 +5,8 @@
 #   root, intermediate, leaves: 2024-01-01 00:00:00Z .. 2124-01-01 00:00:00Z
 #   expired.pem:                1999-12-31 23:59:59Z .. 2001-01-01 00:00:00Z
 # Chain: ca.pem (root) -> int.pem (intermediate) -> every leaf (SAN localhost, test.example).
+# Client authentication fixtures (client CAs, client certificates, CRLs) are in clientauth/,
+# made by clientauth/make.sh; the x509/ certificates by x509/make.sh.
 set -eu
 cd "$(dirname "$0")"
 T=$(mktemp -d)
