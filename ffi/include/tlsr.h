@@ -334,7 +334,8 @@ tlsr_status tlsr_conn_certified_key_index(const tlsr_conn *conn, size_t *index);
 /* After the handshake: the certificates the client sent and that verified, its own first,
  * then the intermediates it sent, in its order (as on the wire; the trust anchor is not
  * included unless the client sent it). Count 0 without a client certificate (and while
- * handshaking). On a resumed connection, those of the session's original handshake. */
+ * handshaking). On a resumed connection, those of the session's original handshake.
+ * peer_cert_der: a borrowed view; TLSR_NOT_FOUND for index >= count. */
 size_t tlsr_conn_peer_cert_count(const tlsr_conn *conn);
 tlsr_status tlsr_conn_peer_cert_der(const tlsr_conn *conn, size_t index, const uint8_t **der,
                                     size_t *len);
@@ -401,8 +402,11 @@ tlsr_status tlsr_x509_san(const tlsr_x509 *cert, int type, size_t index, const c
 #define TLSR_CLIENT_AUTH_REQUIRED 2  /* none sent: TLSR_PEER_CERT_MISSING */
 
 /* A new client authentication policy. ca_pem: the trust anchors, every CERTIFICATE section
- * (at least one: TLSR_NO_CERTIFICATE otherwise; TLSR_BAD_CERTIFICATE for one webpki cannot
- * use as an anchor). Their subject names are the CA names the server announces.
+ * (at least one: TLSR_NO_CERTIFICATE otherwise; TLSR_PEM_ERROR when it is not PEM;
+ * TLSR_BAD_CERTIFICATE for one webpki cannot use as an anchor). Their subject names are the CA
+ * names the server announces (in the CertificateRequest). mode: TLSR_CLIENT_AUTH_OPTIONAL or
+ * _REQUIRED (TLSR_INVALID_PARAM otherwise). The result is handed out as non-const so CRLs can
+ * be added; once given to a builder it is shared and immutable.
  * max_depth: mod_ssl's SSLVerifyDepth. In the verified path, the client's certificate is at
  * depth 0, its issuer at 1, and so on up to and including the trust anchor; the anchor must be
  * at depth <= max_depth. So 1 accepts certificates issued directly by a trusted CA, 2 allows
@@ -410,7 +414,17 @@ tlsr_status tlsr_x509_san(const tlsr_x509 *cert, int type, size_t index, const c
  * self-signed client certificate, is not supported by webpki). Intermediates the client sends
  * are used to build the path to an anchor.
  * Verification (webpki 0.22): signatures, validity at the time of the handshake, key usage
- * for client authentication, name constraints; then depth, then revocation (below). */
+ * for client authentication (extendedKeyUsage clientAuth, if present), CA basic and name
+ * constraints; then depth, then revocation (below). The path is followed by names: from the
+ * client's certificate, each issuer name is looked up among the anchors' subjects, then among
+ * the subjects of the certificates the client sent (each used once), until an anchor is
+ * reached; webpki verifies the certificates of one such path at a time (a few are tried, in
+ * the order webpki itself would), and the first that verifies is the one whose depth and
+ * revocation are checked. At most 6 certificates between the client's and the anchor.
+ * A refused certificate fails the handshake with TLSR_PEER_CERT_REFUSED and a message in
+ * tlsr_conn_last_error, e.g. "client certificate revoked (serial 1A2B, CRL of CN=CA,O=Example)"
+ * (docs/ffi.md lists them); rustls 0.20.8 sends the client a handshake_failure alert then
+ * (certificate_required when a required certificate is missing: TLSR_PEER_CERT_MISSING). */
 tlsr_status tlsr_client_auth_new(const uint8_t *ca_pem, size_t ca_len, int mode,
                                  unsigned max_depth, tlsr_client_auth **out,
                                  char *err, size_t err_cap);
@@ -420,20 +434,27 @@ tlsr_status tlsr_client_auth_new(const uint8_t *ca_pem, size_t ca_len, int mode,
  * trust anchors (matched by the CRL's issuer name, verified with that anchor's key; RSA
  * PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA P-256/P-384, Ed25519): TLSR_BAD_CRL
  * otherwise, or when one cannot be parsed, with the CRL's issuer (RFC 2253) and the reason in
- * err; nothing of `data` is added then. *added: how many CRLs were added. May be called
- * several times (several files). Only before the policy is given to a builder (WRONG_STATE
- * after: policies are immutable once shared).
+ * err; nothing of `data` is added then. Only complete CRLs: one with a critical extension the
+ * crate does not handle (issuing distribution point, delta CRL indicator, an indirect CRL's
+ * certificate issuer) is TLSR_BAD_CRL too. *added (may be NULL): how many CRLs were added.
+ * May be called several times (several files). Only before the policy is given to a builder
+ * (WRONG_STATE after, also once that builder is gone: policies are immutable once shared).
  * Revocation check during verification: for every certificate of the verified path below the
  * anchor (the client's certificate and each intermediate), the CRLs whose issuer is that
  * certificate's issuer are consulted: a listed serial refuses the certificate ("revoked");
  * a CRL whose nextUpdate has passed refuses every certificate of that issuer ("CRL expired",
- * as OpenSSL does); an issuer without a CRL is not checked. */
+ * as OpenSSL does); an issuer without a CRL is not checked. thisUpdate is not checked.
+ * Issuer names are compared as DER bytes, serials as unsigned numbers (leading zero bytes
+ * ignored). Since every CRL is signed by an anchor, only certificates issued by an anchor can
+ * be found revoked: to check the certificates an intermediate CA issued, configure that
+ * intermediate as a trust anchor too and add its CRL. */
 tlsr_status tlsr_client_auth_add_crls(tlsr_client_auth *auth, const uint8_t *data, size_t len,
                                       size_t *added, char *err, size_t err_cap);
 
-/* The CRLs added so far, for startup reports: the issuer (RFC 2253 form, borrowed), and
- * thisUpdate / nextUpdate as seconds since the epoch (next_update 0 when the CRL has none),
- * the number of revoked serials. TLSR_NOT_FOUND past the last. */
+/* The CRLs added so far, in order, for startup reports: the issuer (RFC 2253 form, borrowed
+ * until the policy is freed), and thisUpdate / nextUpdate as seconds since the epoch
+ * (next_update 0 when the CRL has none), the number of (distinct) revoked serials.
+ * TLSR_NOT_FOUND past the last. Every out-parameter is required. */
 size_t tlsr_client_auth_crl_count(const tlsr_client_auth *auth);
 tlsr_status tlsr_client_auth_crl_info(const tlsr_client_auth *auth, size_t index,
                                       const char **issuer, size_t *issuer_len,

@@ -96,6 +96,17 @@ impl tlsr_certified_key {
     }
 }
 
+/// The DER of every CERTIFICATE section of `pem` (possibly none).
+pub(crate) fn read_certificates(pem: &[u8], what: &str) -> Result<Vec<Vec<u8>>, Failure> {
+    Ok(read_pem(pem, what)?
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::X509Certificate(der) => Some(der),
+            _ => None,
+        })
+        .collect())
+}
+
 /// All PEM sections of `pem`, with useful errors for input that is not PEM at all.
 fn read_pem(pem: &[u8], what: &str) -> Result<Vec<Item>, Failure> {
     if !contains(pem, b"-----BEGIN ") {

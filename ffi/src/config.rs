@@ -1,5 +1,6 @@
 //! Cipher suites, the server config builder, and the certificate resolver.
 
+use crate::clientauth::Verifier;
 use crate::observe::note;
 use crate::session::{tlsr_session_get_cb, tlsr_session_put_cb, CallbackStore, ObservedStore};
 use crate::status::Failure;
@@ -97,6 +98,7 @@ pub struct tlsr_server_config_builder {
     store: Option<CallbackStore>,
     cache_size: usize,
     ticketer: Option<Arc<Ticketer>>,
+    client_auth: Option<Arc<tlsr_client_auth>>,
 }
 
 impl Default for tlsr_server_config_builder {
@@ -110,6 +112,7 @@ impl Default for tlsr_server_config_builder {
             store: None,
             cache_size: 256,
             ticketer: None,
+            client_auth: None,
         }
     }
 }
@@ -149,13 +152,16 @@ impl tlsr_server_config_builder {
             .collect();
         let keys = self.keys.iter().map(|k| Arc::clone(&k.key)).collect();
 
-        let mut config = ServerConfig::builder()
+        let builder = ServerConfig::builder()
             .with_cipher_suites(&suites)
             .with_safe_default_kx_groups()
             .with_protocol_versions(&versions)
-            .map_err(|e| Failure::new(TLSR_CONFIG_ERROR, e.to_string()))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(FirstUsableKey(keys)));
+            .map_err(|e| Failure::new(TLSR_CONFIG_ERROR, e.to_string()))?;
+        let builder = match self.client_auth {
+            Some(auth) => builder.with_client_cert_verifier(Arc::new(Verifier(auth))),
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(Arc::new(FirstUsableKey(keys)));
         config.ignore_client_order = self.ignore_client_order;
         config.alpn_protocols = self.alpn;
         let store: Arc<dyn StoresServerSessions> = match self.store {
@@ -339,6 +345,24 @@ pub extern "C" fn tlsr_server_config_builder_set_ticket_keys(
             _ => Some(Arc::new(
                 Ticketer::new(keys, lifetime).ok_or(TLSR_INVALID_PARAM)?,
             )),
+        };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_server_config_builder_set_client_auth(
+    builder: *mut tlsr_server_config_builder,
+    auth: *const tlsr_client_auth,
+) -> tlsr_status {
+    guard(|| {
+        let builder = try_mut(builder)?;
+        builder.client_auth = if auth.is_null() {
+            None
+        } else {
+            let auth = arc_clone(auth)?;
+            auth.mark_shared();
+            Some(auth)
         };
         Ok(())
     })

@@ -387,6 +387,38 @@ pub extern "C" fn tlsr_conn_certified_key_index(
     })
 }
 
+impl tlsr_conn {
+    /// The client's certificates after the handshake (rustls restores them on resumption).
+    fn peer_certs(&self) -> &[rustls::Certificate] {
+        if self.tls.is_handshaking() {
+            return &[];
+        }
+        self.tls.peer_certificates().unwrap_or(&[])
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_peer_cert_count(conn: *const tlsr_conn) -> usize {
+    guard_value(0, || try_ref(conn).map_or(0, |c| c.peer_certs().len()))
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_peer_cert_der(
+    conn: *const tlsr_conn,
+    index: usize,
+    der: *mut *const u8,
+    len: *mut usize,
+) -> tlsr_status {
+    guard(|| {
+        let conn = try_ref(conn)?;
+        if der.is_null() || len.is_null() {
+            return Err(TLSR_NULL_PARAM);
+        }
+        let cert = conn.peer_certs().get(index).ok_or(TLSR_NOT_FOUND)?;
+        view_out(Some(&cert.0), der, len)
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn tlsr_conn_last_error(
     conn: *const tlsr_conn,

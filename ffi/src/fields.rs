@@ -27,6 +27,8 @@ pub struct tlsr_x509 {
     issuer: Vec<(String, String)>,
     /// (GeneralName tag, name) of the subjectAltName extension, in order.
     sans: Vec<(u8, String)>,
+    /// (notBefore, notAfter) in seconds since the epoch.
+    validity: (i64, i64),
 }
 
 impl tlsr_x509 {
@@ -61,11 +63,13 @@ impl tlsr_x509 {
             .filter(|(tag, _)| *tag == SAN_DNS || *tag == SAN_EMAIL)
             .map(|(tag, name)| (tag, name.iter().map(|&b| char::from(b)).collect()))
             .collect();
+        let validity = cert.validity().ok()?;
         Some(tlsr_x509 {
             texts,
             subject: values(subject),
             issuer: values(issuer),
             sans,
+            validity,
         })
     }
 }
@@ -223,6 +227,22 @@ pub extern "C" fn tlsr_x509_dn_attr(
             .nth(index)
             .ok_or(TLSR_NOT_FOUND)?;
         text_out(value, text, len)
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_x509_validity(
+    cert: *const tlsr_x509,
+    not_before: *mut i64,
+    not_after: *mut i64,
+) -> tlsr_status {
+    guard(|| {
+        let cert = try_ref(cert)?;
+        let not_before = try_mut(not_before)?;
+        let not_after = try_mut(not_after)?;
+        *not_before = cert.validity.0;
+        *not_after = cert.validity.1;
+        Ok(())
     })
 }
 

@@ -6,7 +6,8 @@
 //!
 //! One file per concern: status.rs (statuses, rustls error mapping), der.rs + x509.rs
 //! (certificate parsing), dn.rs (distinguished names), oids.rs (OpenSSL's names for OIDs),
-//! fields.rs (tlsr_x509: certificate fields as text), certkey.rs, config.rs, session.rs (the caller's session store),
+//! fields.rs (tlsr_x509: certificate fields as text), certkey.rs, crl.rs (revocation lists),
+//! clientauth.rs (client certificate verification), config.rs, session.rs (the caller's session store),
 //! ticket.rs (session tickets), observe.rs (what the shared callbacks did for one connection),
 //! flight.rs (the server's outgoing handshake), acceptor.rs, conn.rs.
 
@@ -14,8 +15,10 @@
 
 mod acceptor;
 mod certkey;
+mod clientauth;
 mod config;
 mod conn;
+pub mod crl;
 pub mod der;
 mod dn;
 mod fields;
@@ -29,6 +32,7 @@ pub mod x509;
 
 pub use acceptor::*;
 pub use certkey::*;
+pub use clientauth::*;
 pub use config::*;
 pub use conn::*;
 pub use fields::*;
@@ -137,6 +141,24 @@ pub(crate) fn arc_clone<T>(ptr: *const T) -> Result<Arc<T>, tlsr_status> {
     unsafe {
         Arc::increment_strong_count(ptr);
         Ok(Arc::from_raw(ptr))
+    }
+}
+
+/// Runs `body` with exclusive access to an object handed out by Arc::into_raw, provided no
+/// other reference to it exists (Arc::get_mut); TLSR_WRONG_STATE otherwise.
+pub(crate) fn arc_get_mut<T, R>(
+    ptr: *mut T,
+    body: impl FnOnce(&mut T) -> R,
+) -> Result<R, tlsr_status> {
+    if ptr.is_null() {
+        return Err(TLSR_NULL_PARAM);
+    }
+    // SAFETY: ptr came from Arc::into_raw and the caller holds that reference. ManuallyDrop:
+    // the reference stays the caller's (also if `body` panics); get_mut checks uniqueness.
+    let mut arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ptr as *const T) });
+    match Arc::get_mut(&mut arc) {
+        Some(value) => Ok(body(value)),
+        None => Err(TLSR_WRONG_STATE),
     }
 }
 

@@ -28,9 +28,9 @@ pub type tlsr_session_get_cb = unsafe extern "C" fn(
     out_len: *mut usize,
 ) -> c_int;
 
-/// The largest session value we fetch. rustls' values are a few hundred bytes (more only with
-/// client certificates, which this crate does not configure).
-const MAX_VALUE: usize = 16 * 1024;
+/// The largest session value we fetch. rustls' values are a few hundred bytes, plus the
+/// client's certificate chain when it authenticated with one (a few KB).
+const MAX_VALUE: usize = 64 * 1024;
 
 /// The caller's opaque pointer.
 struct UserData(*mut c_void);

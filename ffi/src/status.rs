@@ -26,6 +26,7 @@ pub enum tlsr_status {
     TLSR_BAD_CERTIFICATE = 205,
     TLSR_NO_CIPHER_SUITES = 206,
     TLSR_CONFIG_ERROR = 207,
+    TLSR_BAD_CRL = 208,
     TLSR_NOT_TLS = 300,
     TLSR_CORRUPT_MESSAGE = 301,
     TLSR_NO_SHARED_VERSION = 302,
@@ -36,6 +37,8 @@ pub enum tlsr_status {
     TLSR_ALERT_RECEIVED = 307,
     TLSR_DECRYPT_ERROR = 308,
     TLSR_BUFFER_LIMIT = 309,
+    TLSR_PEER_CERT_MISSING = 310,
+    TLSR_PEER_CERT_REFUSED = 311,
     TLSR_TLS_ERROR = 399,
 }
 pub use tlsr_status::*;
@@ -59,6 +62,7 @@ fn describe(status: c_int) -> &'static str {
         205 => "invalid X.509 certificate\0",
         206 => "no cipher suite left for the enabled TLS versions\0",
         207 => "invalid TLS configuration\0",
+        208 => "invalid CRL, or not signed by a trusted CA\0",
         300 => "client did not speak TLS\0",
         301 => "malformed TLS message\0",
         302 => "no TLS version in common\0",
@@ -69,6 +73,8 @@ fn describe(status: c_int) -> &'static str {
         307 => "client sent a fatal alert\0",
         308 => "TLS record failed to decrypt\0",
         309 => "buffer limit exceeded\0",
+        310 => "client sent no certificate\0",
+        311 => "client certificate refused\0",
         399 => "TLS error\0",
         _ => "unknown status\0",
     }
@@ -156,6 +162,14 @@ pub(crate) fn status_of(err: &Error) -> tlsr_status {
         | Error::PeerMisbehavedError(_) => TLSR_PEER_MISBEHAVED,
         Error::AlertReceived(_) => TLSR_ALERT_RECEIVED,
         Error::DecryptError => TLSR_DECRYPT_ERROR,
+        Error::NoCertificatesPresented => TLSR_PEER_CERT_MISSING,
+        // On a server these come only from the client's certificate: our verifier
+        // (clientauth.rs: InvalidCertificateData with its message) and rustls' check of the
+        // client's CertificateVerify signature.
+        Error::InvalidCertificateData(_)
+        | Error::InvalidCertificateEncoding
+        | Error::InvalidCertificateSignature
+        | Error::InvalidCertificateSignatureType => TLSR_PEER_CERT_REFUSED,
         _ => TLSR_TLS_ERROR,
     }
 }
@@ -218,6 +232,18 @@ pub(crate) fn message_of(err: &Error) -> String {
         Error::DecryptError => {
             "a TLS record from the client failed to decrypt (corrupted or forged)".into()
         }
+        Error::NoCertificatesPresented => {
+            "client authentication is required, but the client sent no certificate".into()
+        }
+        Error::InvalidCertificateData(why) => why.clone(),
+        Error::InvalidCertificateEncoding => "client certificate is not valid DER".into(),
+        Error::InvalidCertificateSignature => {
+            "the client's signature with its certificate's key (CertificateVerify) does not verify"
+                .into()
+        }
+        Error::InvalidCertificateSignatureType => {
+            "the client signed with a scheme its certificate's key does not support".into()
+        }
         other => other.to_string(),
     }
 }
@@ -248,6 +274,11 @@ pub(crate) fn alert_for(err: &Error) -> Option<u8> {
             ALERT_UNEXPECTED_MESSAGE
         }
         Error::PeerMisbehavedError(_) => ALERT_ILLEGAL_PARAMETER,
+        Error::NoCertificatesPresented => ALERT_CERTIFICATE_REQUIRED,
+        Error::InvalidCertificateData(_)
+        | Error::InvalidCertificateEncoding
+        | Error::InvalidCertificateSignature
+        | Error::InvalidCertificateSignatureType => ALERT_HANDSHAKE_FAILURE,
         _ => ALERT_INTERNAL_ERROR,
     })
 }
@@ -262,6 +293,7 @@ pub(crate) const ALERT_DECODE_ERROR: u8 = 50;
 pub(crate) const ALERT_PROTOCOL_VERSION: u8 = 70;
 pub(crate) const ALERT_INTERNAL_ERROR: u8 = 80;
 pub(crate) const ALERT_NO_APPLICATION_PROTOCOL: u8 = 120;
+pub(crate) const ALERT_CERTIFICATE_REQUIRED: u8 = 116;
 
 /// A plaintext fatal alert record, as sent before any keys are agreed.
 pub(crate) fn alert_record(description: u8) -> [u8; 7] {
@@ -387,5 +419,28 @@ mod tests {
             "the client sent an unexpected finished handshake message (expected client hello)"
         );
         assert_eq!(status_of(&Error::FailedToGetRandomBytes), TLSR_TLS_ERROR);
+    }
+
+    #[test]
+    fn client_certificate_errors() {
+        let err = Error::NoCertificatesPresented;
+        assert_eq!(status_of(&err), TLSR_PEER_CERT_MISSING);
+        assert_eq!(
+            message_of(&err),
+            "client authentication is required, but the client sent no certificate"
+        );
+        assert_eq!(alert_for(&err), Some(116));
+        let err = Error::InvalidCertificateData("client certificate revoked (serial 01)".into());
+        assert_eq!(status_of(&err), TLSR_PEER_CERT_REFUSED);
+        assert_eq!(message_of(&err), "client certificate revoked (serial 01)");
+        assert_eq!(alert_for(&err), Some(40));
+        for err in [
+            Error::InvalidCertificateEncoding,
+            Error::InvalidCertificateSignature,
+            Error::InvalidCertificateSignatureType,
+        ] {
+            assert_eq!(status_of(&err), TLSR_PEER_CERT_REFUSED);
+            assert!(message_of(&err).contains("client"), "{}", message_of(&err));
+        }
     }
 }

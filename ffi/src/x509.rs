@@ -154,7 +154,8 @@ pub fn parse(cert_der: &[u8]) -> Result<Certificate<'_>, Error> {
     })
 }
 
-fn read_algorithm<'a>(reader: &mut Reader<'a>) -> Result<AlgorithmId<'a>, DerError> {
+/// Reads an `AlgorithmIdentifier` SEQUENCE.
+pub fn read_algorithm<'a>(reader: &mut Reader<'a>) -> Result<AlgorithmId<'a>, DerError> {
     let mut alg = reader.nested(der::SEQUENCE)?;
     let oid = alg.read(der::OID)?;
     let params = if alg.is_empty() {
@@ -166,7 +167,8 @@ fn read_algorithm<'a>(reader: &mut Reader<'a>) -> Result<AlgorithmId<'a>, DerErr
     Ok(AlgorithmId { oid, params })
 }
 
-fn read_time<'a>(reader: &mut Reader<'a>) -> Result<Time<'a>, DerError> {
+/// Reads a `Time` (UTCTime or GeneralizedTime; checked only by [`Time::unix`]).
+pub fn read_time<'a>(reader: &mut Reader<'a>) -> Result<Time<'a>, DerError> {
     let tlv = reader.read_any()?;
     match tlv.tag {
         der::UTC_TIME | der::GENERALIZED_TIME => Ok(Time {
@@ -326,13 +328,13 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 // Public key algorithm OIDs (content bytes).
-const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+pub(crate) const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+pub(crate) const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+pub(crate) const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+pub(crate) const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+pub(crate) const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
-const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+pub(crate) const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 const OID_ED448: &[u8] = &[0x2b, 0x65, 0x71];
 
 impl PublicKeyInfo<'_> {

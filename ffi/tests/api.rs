@@ -40,6 +40,7 @@ fn status_strings() {
         TLSR_BAD_CERTIFICATE,
         TLSR_NO_CIPHER_SUITES,
         TLSR_CONFIG_ERROR,
+        TLSR_BAD_CRL,
         TLSR_NOT_TLS,
         TLSR_CORRUPT_MESSAGE,
         TLSR_NO_SHARED_VERSION,
@@ -50,6 +51,8 @@ fn status_strings() {
         TLSR_ALERT_RECEIVED,
         TLSR_DECRYPT_ERROR,
         TLSR_BUFFER_LIMIT,
+        TLSR_PEER_CERT_MISSING,
+        TLSR_PEER_CERT_REFUSED,
         TLSR_TLS_ERROR,
     ];
     let texts: Vec<String> = all
@@ -67,13 +70,16 @@ fn status_strings() {
         c_str(tlsr_status_str(TLSR_NO_SHARED_CIPHER as i32)),
         "no cipher suite in common"
     );
-    for unknown in [-1, 4, 99, 104, 208, 310, 400, i32::MAX, i32::MIN] {
+    for unknown in [-1, 4, 99, 104, 209, 312, 400, i32::MAX, i32::MIN] {
         assert_eq!(c_str(tlsr_status_str(unknown)), "unknown status");
     }
     // The values are the header's.
     assert_eq!(TLSR_TLS_ERROR as i32, 399);
     assert_eq!(TLSR_NOT_FOUND as i32, 3);
     assert_eq!(TLSR_NOT_TLS as i32, 300);
+    assert_eq!(TLSR_BAD_CRL as i32, 208);
+    assert_eq!(TLSR_PEER_CERT_MISSING as i32, 310);
+    assert_eq!(TLSR_PEER_CERT_REFUSED as i32, 311);
     assert_eq!(
         std::mem::size_of::<tlsr_status>(),
         std::mem::size_of::<i32>()
