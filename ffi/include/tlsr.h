@@ -191,15 +191,24 @@ tlsr_status tlsr_server_config_builder_set_session_cache_size(tlsr_server_config
  * handshake. The keys are copied; ALPN variants of the config share them.
  * n == 0: no tickets (the default); sessions then go to the session store or cache.
  * A ticket is: key name (16) || random nonce (12) || AES-256-GCM(time of issue, 8 bytes
- * big-endian seconds since the epoch || session state) || tag (16), with the key name as
- * additional authenticated data. */
+ * big-endian seconds since the epoch || session context (32) || session state) || tag (16),
+ * with the key name as additional authenticated data. The session context is SHA-256 of the
+ * config's client authentication policy (see tlsr_server_config_builder_set_client_auth). */
 #define TLSR_TICKET_KEY_LEN 48
 tlsr_status tlsr_server_config_builder_set_ticket_keys(tlsr_server_config_builder *builder,
                                                        const uint8_t *keys, size_t n,
                                                        uint32_t lifetime);
 
 /* Client certificates (see "Client authentication" below): the builder takes its own
- * reference to `auth`. Default: no client certificate is asked for. NULL resets to that. */
+ * reference to `auth`. Default: no client certificate is asked for. NULL resets to that.
+ * Sessions are bound to the policy: tickets and the values given to the session store or kept
+ * in the cache carry a context (SHA-256 of the mode, max_depth and trust anchors, or of "no
+ * client authentication"), and a session made under another context is not resumed (the
+ * client does a full handshake). So a session made on a virtual host without client
+ * authentication, or under another policy, never skips the certificate check, although all
+ * configs share the ticket keys and the store; configs with the same policy (a fleet) resume
+ * each other's sessions. CRLs are not part of the context: as with mod_ssl, a resumed session
+ * is not checked again. */
 typedef struct tlsr_client_auth tlsr_client_auth;
 tlsr_status tlsr_server_config_builder_set_client_auth(tlsr_server_config_builder *builder,
                                                        const tlsr_client_auth *auth);

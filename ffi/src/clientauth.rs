@@ -645,6 +645,29 @@ impl tlsr_client_auth {
     }
 }
 
+/// What a config's sessions are bound to (session.rs, ticket.rs): SHA-256 over the policy's
+/// mode, depth and trust anchors, or over a fixed text without a policy. Configs with the same
+/// policy (every server of a fleet) have the same context; CRLs are not part of it (as with
+/// mod_ssl, a session is not checked again when it is resumed).
+pub(crate) fn session_context(auth: Option<&tlsr_client_auth>) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    match auth {
+        None => ctx.update(b"tlsr session context v1: no client authentication"),
+        Some(auth) => {
+            ctx.update(b"tlsr session context v1: client authentication\0");
+            ctx.update(&[u8::from(auth.mandatory)]);
+            ctx.update(&auth.max_depth.to_be_bytes());
+            for anchor in &auth.anchors {
+                ctx.update(&(anchor.der.len() as u64).to_be_bytes());
+                ctx.update(&anchor.der);
+            }
+        }
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// The rustls side: one per config, sharing the policy.
 pub(crate) struct Verifier(pub Arc<tlsr_client_auth>);
 

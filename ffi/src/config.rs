@@ -1,10 +1,10 @@
 //! Cipher suites, the server config builder, and the certificate resolver.
 
-use crate::clientauth::Verifier;
+use crate::clientauth::{session_context, Verifier};
 use crate::observe::note;
 use crate::session::{tlsr_session_get_cb, tlsr_session_put_cb, CallbackStore, ObservedStore};
 use crate::status::Failure;
-use crate::ticket::{self, Ticketer};
+use crate::ticket::{self, BoundTicketer, Ticketer};
 use crate::*;
 use rustls::server::{
     ClientHello, NoServerSessionStorage, ResolvesServerCert, ServerSessionMemoryCache,
@@ -157,6 +157,7 @@ impl tlsr_server_config_builder {
             .with_safe_default_kx_groups()
             .with_protocol_versions(&versions)
             .map_err(|e| Failure::new(TLSR_CONFIG_ERROR, e.to_string()))?;
+        let context = session_context(self.client_auth.as_deref());
         let builder = match self.client_auth {
             Some(auth) => builder.with_client_cert_verifier(Arc::new(Verifier(auth))),
             None => builder.with_no_client_auth(),
@@ -169,9 +170,9 @@ impl tlsr_server_config_builder {
             None if self.cache_size == 0 => Arc::new(NoServerSessionStorage {}),
             None => ServerSessionMemoryCache::new(self.cache_size),
         };
-        config.session_storage = Arc::new(ObservedStore(store));
-        if let Some(ticketer) = self.ticketer {
-            config.ticketer = ticketer;
+        config.session_storage = Arc::new(ObservedStore { store, context });
+        if let Some(keys) = self.ticketer {
+            config.ticketer = Arc::new(BoundTicketer { keys, context });
         }
         let suites = suites.iter().map(|s| s.suite().get_u16()).collect();
         Ok(tlsr_server_config {

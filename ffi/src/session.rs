@@ -114,12 +114,26 @@ impl StoresServerSessions for CallbackStore {
 /// rustls 0.20.8 stores each session under a random 32-byte id that it sends to the client as
 /// the ticket (`put`), and resumes with `take(ticket)`; TLS 1.2 stores under the session id
 /// (`put`) and resumes with `get(session id)`.
-pub(crate) struct ObservedStore(pub Arc<dyn StoresServerSessions>);
+///
+/// Values are stored with the config's session context in front (32 bytes,
+/// clientauth::session_context), and a value with another context is not found: a store shared
+/// by configs with different client authentication policies does not let a session made under
+/// one be resumed under another.
+pub(crate) struct ObservedStore {
+    pub store: Arc<dyn StoresServerSessions>,
+    pub context: [u8; 32],
+}
+
+impl ObservedStore {
+    fn unbind(&self, value: Vec<u8>) -> Option<Vec<u8>> {
+        value.strip_prefix(&self.context[..]).map(<[u8]>::to_vec)
+    }
+}
 
 impl StoresServerSessions for ObservedStore {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
         let hash = ticket_hash(&key);
-        let stored = self.0.put(key, value);
+        let stored = self.store.put(key, [&self.context[..], &value].concat());
         if stored {
             note(|o| {
                 o.stored.get_or_insert(hash);
@@ -129,16 +143,16 @@ impl StoresServerSessions for ObservedStore {
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key)
+        self.unbind(self.store.get(key)?)
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let value = self.0.take(key)?;
+        let value = self.unbind(self.store.take(key)?)?;
         note(|o| o.taken = Some(ticket_hash(key)));
         Some(value)
     }
 
     fn can_cache(&self) -> bool {
-        self.0.can_cache()
+        self.store.can_cache()
     }
 }

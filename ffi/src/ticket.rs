@@ -15,6 +15,9 @@
 //! whatever does not open. rustls itself does not enforce ticket ages, so decrypt() refuses a
 //! ticket issued more than `lifetime` seconds ago (or more than MAX_SKEW seconds in the
 //! future: the clocks of a fleet's servers may differ a little).
+//!
+//! A config uses the keys through a [`BoundTicketer`]: its plaintext is the config's session
+//! context (32 bytes) and then rustls' session value.
 
 use crate::observe::{note, ticket_hash};
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -148,6 +151,37 @@ impl ProducesTickets for Ticketer {
     }
 }
 
+/// A config's view of the shared keys: tickets carry the config's session context (32 bytes,
+/// clientauth::session_context) before rustls' session value, and open only where the context
+/// is the same. So a session made without client authentication, or under another policy, is
+/// not resumed where a policy applies, although every config of a server shares the keys.
+pub(crate) struct BoundTicketer {
+    pub keys: std::sync::Arc<Ticketer>,
+    pub context: [u8; 32],
+}
+
+impl ProducesTickets for BoundTicketer {
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    fn lifetime(&self) -> u32 {
+        self.keys.lifetime
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let bound = [&self.context[..], plain].concat();
+        self.keys.encrypt(&bound)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let plain = self.keys.open(cipher, now())?;
+        let value = plain.strip_prefix(&self.context[..])?.to_vec();
+        note(|o| o.ticket_opened = Some(ticket_hash(cipher)));
+        Some(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +261,25 @@ mod tests {
         assert_eq!(t.decrypt(&fresh).as_deref(), Some(&b"s"[..]));
         let stale = t.seal(b"s", now() - 301).unwrap();
         assert_eq!(t.decrypt(&stale), None);
+    }
+
+    #[test]
+    fn bound_tickets_open_only_in_their_context() {
+        let keys = std::sync::Arc::new(Ticketer::new(&key(1, 1), 300).unwrap());
+        let a = BoundTicketer {
+            keys: keys.clone(),
+            context: [1; 32],
+        };
+        let b = BoundTicketer {
+            keys: keys.clone(),
+            context: [2; 32],
+        };
+        let ticket = a.encrypt(b"state").unwrap();
+        assert_eq!(a.decrypt(&ticket).as_deref(), Some(&b"state"[..]));
+        assert_eq!(b.decrypt(&ticket), None);
+        // An unbound ticket of the same keys does not open either.
+        assert_eq!(a.decrypt(&keys.encrypt(b"state").unwrap()), None);
+        assert_eq!(a.lifetime(), 300);
     }
 
     #[test]

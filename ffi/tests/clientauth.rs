@@ -829,3 +829,137 @@ fn x509_validity() {
     let (mut a, mut b) = (0i64, 0i64);
     assert_eq!(tlsr_x509_validity(null(), &mut a, &mut b), TLSR_NULL_PARAM);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sessions are bound to the policy
+
+/// A session store shared by several configs (as mod_tls' cache is by all virtual hosts).
+#[derive(Default)]
+struct SharedStore(Mutex<std::collections::HashMap<Vec<u8>, Vec<u8>>>);
+
+fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    // SAFETY: the crate passes valid pointer/length pairs.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
+extern "C" fn store_put(
+    ud: *mut std::os::raw::c_void,
+    key: *const u8,
+    klen: usize,
+    value: *const u8,
+    vlen: usize,
+) -> std::os::raw::c_int {
+    // SAFETY: the test passes a &SharedStore that outlives the configs.
+    let store = unsafe { &*(ud as *const SharedStore) };
+    store
+        .0
+        .lock()
+        .unwrap()
+        .insert(slice(key, klen).to_vec(), slice(value, vlen).to_vec());
+    1
+}
+
+extern "C" fn store_get(
+    ud: *mut std::os::raw::c_void,
+    key: *const u8,
+    klen: usize,
+    remove: std::os::raw::c_int,
+    buf: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> std::os::raw::c_int {
+    // SAFETY: as in store_put.
+    let store = unsafe { &*(ud as *const SharedStore) };
+    let mut map = store.0.lock().unwrap();
+    let key = slice(key, klen);
+    let value = if remove != 0 {
+        map.remove(key)
+    } else {
+        map.get(key).cloned()
+    };
+    match value {
+        Some(v) if v.len() <= cap => {
+            // SAFETY: buf has cap bytes, out_len is valid (crate contract).
+            unsafe {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len());
+                *out_len = v.len();
+            }
+            1
+        }
+        _ => 0,
+    }
+}
+
+/// Configs sharing ticket keys (tickets) or a session store (no tickets), with or without a
+/// policy.
+fn shared_config(key: &Key, auth: Option<&Auth>, tickets: bool, store: &SharedStore) -> Config {
+    config_with(&[key], |b| {
+        if let Some(auth) = auth {
+            assert_eq!(
+                tlsr_server_config_builder_set_client_auth(b, auth.0),
+                TLSR_OK
+            );
+        }
+        if tickets {
+            let keys = [9u8; 48];
+            assert_eq!(
+                tlsr_server_config_builder_set_ticket_keys(b, keys.as_ptr(), 1, 300),
+                TLSR_OK
+            );
+        }
+        let userdata = store as *const SharedStore as *mut std::os::raw::c_void;
+        assert_eq!(
+            tlsr_server_config_builder_set_session_store(
+                b,
+                userdata,
+                Some(store_put),
+                Some(store_get)
+            ),
+            TLSR_OK
+        );
+    })
+}
+
+#[test]
+fn sessions_do_not_cross_policies() {
+    let alice = pem_certs(&ca("alice.pem"));
+    for version in VERSIONS {
+        for tickets in [false, true] {
+            let what = format!("{:?} tickets {}", version.version, tickets);
+            let store = SharedStore::default();
+            let key = server_key();
+            let required = auth(&["ca.pem"], REQUIRED, 1);
+            let other_depth = auth(&["ca.pem"], REQUIRED, 2);
+            let open = shared_config(&key, None, tickets, &store);
+            let strict = shared_config(&key, Some(&required), tickets, &store);
+            let strict_too = shared_config(&key, Some(&required), tickets, &store);
+            let deeper = shared_config(&key, Some(&other_depth), tickets, &store);
+
+            // A session made without client authentication is not resumed where a
+            // certificate is required: the client must do a full handshake and present one.
+            let (cc, _) = client_cfg(version, &["alice.pem"]);
+            let server = try_handshake(&mut client(&cc, "localhost"), &open).unwrap();
+            assert_eq!(tlsr_conn_peer_cert_count(server.conn), 0);
+            let server = try_handshake(&mut client(&cc, "localhost"), &strict).unwrap();
+            assert_eq!(tlsr_conn_is_resumed(server.conn), 0, "{}", what);
+            assert_eq!(peer_certs(&server), alice);
+            // A client without a certificate cannot ride on an open session either.
+            let (anonymous, _) = client_cfg(version, &[]);
+            try_handshake(&mut client(&anonymous, "localhost"), &open).unwrap();
+            let (status, _, _) = try_handshake(&mut client(&anonymous, "localhost"), &strict)
+                .err()
+                .expect(&what);
+            assert_eq!(status, TLSR_PEER_CERT_MISSING, "{}", what);
+
+            // The same policy in another config (another server of a fleet): resumed.
+            let (cc, _) = client_cfg(version, &["alice.pem"]);
+            try_handshake(&mut client(&cc, "localhost"), &strict).unwrap();
+            let server = try_handshake(&mut client(&cc, "localhost"), &strict_too).unwrap();
+            assert_eq!(tlsr_conn_is_resumed(server.conn), 1, "{}", what);
+            assert_eq!(peer_certs(&server), alice);
+            // Another policy (depth 2): a full handshake.
+            let server = try_handshake(&mut client(&cc, "localhost"), &deeper).unwrap();
+            assert_eq!(tlsr_conn_is_resumed(server.conn), 0, "{}", what);
+        }
+    }
+}
