@@ -17,15 +17,15 @@ import re
 import subprocess
 
 import pytest
+from cryptography.x509.oid import NameOID
 
 from conftest import running, server_fixture
 from harness import clients
 
 # mod_ssl's refusals at level error; mod_tls's are at info and never match these
 SSL_REFUSALS = r"\[ssl:error\].*(AH02039|AH02040)"
-# mod_ssl: a Host that selects a vhost with other TLS settings than the SNI (AH02032); authz
+# mod_ssl: a Host that selects a vhost with other TLS settings than the SNI (AH02032)
 SSL_MISDIRECTED = r"\[ssl:error\].*AH02032"
-AUTHZ_403 = r"\[authz_core:error\].*AH01630"
 
 HEADERS = """  Header always set X-Verify "%{SSL_CLIENT_VERIFY}s"
   Header always set X-CN "%{SSL_CLIENT_S_DN_CN}s"
@@ -35,7 +35,8 @@ HEADERS = """  Header always set X-Verify "%{SSL_CLIENT_VERIFY}s"
   Header always set X-Chain yes "expr=-n %{SSL_CLIENT_CHAIN_0}"
 """
 
-# the clients: name -> (certificate file, key file, intermediate file to send or None)
+# the clients (harness/certs.py: client-NAME.pem/.key); "none" sends no certificate,
+# "carol-leafonly" carol's certificate without her intermediate
 NO_CERT = "none"
 CLIENTS = [NO_CERT, "alice", "bob", "carol", "carol-leafonly", "dave", "expired", "notyet",
            "mallory", "revoked"]
@@ -61,7 +62,6 @@ def cn_of(env, name):
     if name == NO_CERT:
         return None
     base = "carol" if name == "carol-leafonly" else name
-    from cryptography.x509.oid import NameOID
     return env.certs.client(base).x509.subject.get_attributes_for_oid(
         NameOID.COMMON_NAME)[0].value
 
