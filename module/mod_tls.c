@@ -9,6 +9,7 @@
 #include <http_ssl.h>
 
 #include "tls_cache.h"
+#include "tls_client.h"
 #include "tls_config.h"
 #include "tls_conn.h"
 #include "tls_ffi.h"
@@ -59,6 +60,7 @@ static void tls_hooks(apr_pool_t *pool)
     ap_hook_http_scheme(tls_vars_http_scheme, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_default_port(tls_vars_default_port, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(tls_vars_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_access_checker(tls_client_user_name, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_ssl's (MIDDLE), whose SSL_* lookup only knows its own connections; ours asks
      * every TLS module through ap_ssl_var_lookup. */
     ap_hook_expr_lookup(tls_vars_expr_lookup, NULL, NULL, APR_HOOK_FIRST);

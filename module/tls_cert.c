@@ -12,7 +12,7 @@
 APLOG_USE_MODULE(tls);
 
 /* PEM files larger than this are refused: a certificate chain is a few KiB. */
-#define TLS_PEM_MAX (1024 * 1024)
+#define TLS_PEM_MAX (32 * 1024 * 1024) /* large CRLs exist; certificates are small */
 
 struct tls_cert_registry {
     apr_pool_t *pool;
@@ -40,9 +40,8 @@ const apr_table_t *tls_cert_vars(tls_cert_registry *reg, const tlsr_certified_ke
     return vars;
 }
 
-/* Reads a whole PEM file into p. On failure returns a message for the admin. */
-static const char *read_file(apr_pool_t *p, const char *what, const char *path,
-                             const char **data, apr_size_t *len)
+const char *tls_cert_read_file(apr_pool_t *p, const char *what, const char *path,
+                               const char **data, apr_size_t *len)
 {
     apr_file_t *f = NULL;
     apr_finfo_t finfo;
@@ -68,8 +67,8 @@ static const char *read_file(apr_pool_t *p, const char *what, const char *path,
     }
     if (finfo.size > TLS_PEM_MAX) {
         apr_file_close(f);
-        return apr_psprintf(p, "%s file '%s' is too large for a PEM file (%" APR_OFF_T_FMT
-                            " bytes)", what, path, finfo.size);
+        return apr_psprintf(p, "%s file '%s' is too large (%" APR_OFF_T_FMT
+                            " bytes; at most 32 MiB)", what, path, finfo.size);
     }
     buf = apr_palloc(p, (apr_size_t)finfo.size + 1);
     rv = apr_file_read_full(f, buf, (apr_size_t)finfo.size, len);
@@ -117,9 +116,9 @@ apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, ser
     if (*key) {
         return APR_SUCCESS;
     }
-    err = read_file(reg->pool, "certificate", spec->cert_file, &cert_pem, &cert_len);
+    err = tls_cert_read_file(reg->pool, "certificate", spec->cert_file, &cert_pem, &cert_len);
     if (!err && spec->key_file) {
-        err = read_file(reg->pool, "key", spec->key_file, &key_pem, &key_len);
+        err = tls_cert_read_file(reg->pool, "key", spec->key_file, &key_pem, &key_len);
     }
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0103: TLSCertificate: %s (defined at %s)",

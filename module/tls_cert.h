@@ -11,6 +11,11 @@
 
 typedef struct tls_cert_registry tls_cert_registry;
 
+/* Reads a whole (PEM or DER) file of at most TLS_PEM_MAX bytes into p, NUL-terminated. On
+ * failure returns a message for the admin that names `what` and the file. */
+const char *tls_cert_read_file(apr_pool_t *p, const char *what, const char *path,
+                               const char **data, apr_size_t *len);
+
 /* A registry whose keys live as long as p (pconf). */
 tls_cert_registry *tls_cert_registry_create(apr_pool_t *p);
 

@@ -1,4 +1,5 @@
 /* tls_config.c -- mod_tls configuration: defaults, create/merge, directive handlers. */
+#include <stdlib.h>
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include <httpd.h>
@@ -15,6 +16,8 @@ static const tls_conf_server DEFAULTS = {
     .min_version = TLS_VERSION_12,        /* TLSProtocol default: TLS 1.2 and 1.3 */
     .honor_client_order = 1,              /* TLSHonorClientOrder on */
     .session_tickets = 1,                 /* TLSSessionTickets on */
+    .client_auth = TLS_CLIENT_NONE,       /* TLSClientCertificate none */
+    .verify_depth = 1,                    /* TLSVerifyDepth 1, as mod_ssl */
 };
 static const tls_conf_global GLOBAL_DEFAULTS = {
     .strict_sni = 1,                      /* TLSStrictSNI on */
@@ -29,6 +32,8 @@ void *tls_config_server_create(apr_pool_t *p, server_rec *s)
     sc->min_version = TLS_UNSET;
     sc->honor_client_order = TLS_UNSET;
     sc->session_tickets = TLS_UNSET;
+    sc->client_auth = TLS_UNSET;
+    sc->verify_depth = TLS_UNSET;
     if (!s->is_virtual) {
         sc->global = apr_pcalloc(p, sizeof(*sc->global));
         sc->global->engine_addrs = apr_array_make(p, 4, sizeof(tls_engine_addr));
@@ -55,6 +60,12 @@ void *tls_config_server_merge(apr_pool_t *p, void *basev, void *addv)
     TLS_MERGE(ciphers_suppress, NULL);
     TLS_MERGE(honor_client_order, TLS_UNSET);
     TLS_MERGE(session_tickets, TLS_UNSET);
+    TLS_MERGE(client_auth, TLS_UNSET);
+    TLS_MERGE(client_ca, NULL);
+    TLS_MERGE(client_ca_at, NULL);
+    TLS_MERGE(client_crls, NULL);
+    TLS_MERGE(client_crls_at, NULL);
+    TLS_MERGE(verify_depth, TLS_UNSET);
     /* enabled and tls are results of check_config, never inherited */
     return nc;
 }
@@ -81,7 +92,15 @@ void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     else {
         *nc = *add;
     }
+    nc->user_name = add->user_name ? add->user_name : base->user_name;
     return nc;
+}
+
+const char *tls_config_user_name(request_rec *r)
+{
+    tls_conf_dir *dc = ap_get_module_config(r->per_dir_config, &tls_module);
+
+    return dc ? dc->user_name : NULL;
 }
 
 int tls_config_options(request_rec *r)
@@ -104,6 +123,8 @@ void tls_config_server_finalize(tls_conf_server *sc)
     }
     TLS_DEFAULT(sc, DEFAULTS, honor_client_order, TLS_UNSET);
     TLS_DEFAULT(sc, DEFAULTS, session_tickets, TLS_UNSET);
+    TLS_DEFAULT(sc, DEFAULTS, client_auth, TLS_UNSET);
+    TLS_DEFAULT(sc, DEFAULTS, verify_depth, TLS_UNSET);
     TLS_DEFAULT(sc->global, GLOBAL_DEFAULTS, strict_sni, TLS_UNSET);
     TLS_DEFAULT(sc->global, GLOBAL_DEFAULTS, session_timeout, TLS_UNSET);
     if (!sc->certs) sc->certs = apr_array_make(p, 1, sizeof(tls_cert_spec));
@@ -314,6 +335,97 @@ static const char *set_session_tickets(cmd_parms *cmd, void *dc, const char *arg
     return flag_arg(cmd, arg, &tls_config_server_get(cmd->server)->session_tickets);
 }
 
+static const char *set_client_certificate(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_server *sc = tls_config_server_get(cmd->server);
+    const char *err;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "none")) {
+        sc->client_auth = TLS_CLIENT_NONE;
+    }
+    else if (!strcasecmp(arg, "optional")) {
+        sc->client_auth = TLS_CLIENT_OPTIONAL;
+    }
+    else if (!strcasecmp(arg, "required") || !strcasecmp(arg, "require")) {
+        sc->client_auth = TLS_CLIENT_REQUIRED;
+    }
+    else {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "unknown value '%s' (use none, optional "
+                         "or required)%s", arg, !strcasecmp(arg, "optional_no_ca")
+                         ? "; optional_no_ca is not supported: a certificate a client sends "
+                           "must verify" : ""));
+    }
+    return NULL;
+}
+
+static const char *set_client_ca(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_server *sc = tls_config_server_get(cmd->server);
+    const char *err;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))
+        || (err = file_arg(cmd, "CA", arg, &sc->client_ca))) {
+        return err;
+    }
+    sc->client_ca_at = defined_at(cmd);
+    return NULL;
+}
+
+static const char *set_client_crl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_server *sc = tls_config_server_get(cmd->server);
+    const char *err, *path;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))
+        || (err = file_arg(cmd, "CRL", arg, &path))) {
+        return err;
+    }
+    if (!sc->client_crls) {
+        sc->client_crls = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(sc->client_crls, const char *) = path;
+    sc->client_crls_at = defined_at(cmd);
+    return NULL;
+}
+
+static const char *set_verify_depth(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_server *sc = tls_config_server_get(cmd->server);
+    const char *err;
+    char *end;
+    long n;
+
+    (void)dc;
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
+        return err;
+    }
+    n = strtol(arg, &end, 10);
+    if (!*arg || *end || n < 0 || n > 100) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a depth from 0 to 100 "
+                         "(1: client certificates issued directly by a TLSClientCA)", arg));
+    }
+    sc->verify_depth = (int)n;
+    return NULL;
+}
+
+static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    tls_conf_dir *dc = dcv;
+
+    if (strncasecmp(arg, "SSL_", 4) && strcasecmp(arg, "HTTPS")) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not an SSL_* variable "
+                         "(e.g. SSL_CLIENT_S_DN_CN)", arg));
+    }
+    dc->user_name = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_session_cache(cmd_parms *cmd, void *dc, const char *arg)
 {
     tls_conf_global *g = tls_config_server_get(cmd->server)->global;
@@ -454,5 +566,16 @@ const command_rec tls_conf_cmds[] = {
                   "on: stateless session tickets (default); off: the session cache only"),
     AP_INIT_TAKE1("TLSSessionTicketKeyFile", set_ticket_key_file, NULL, RSRC_CONF,
                   "file of ticket keys (base64 of 48 bytes per line) shared by a fleet"),
+    AP_INIT_TAKE1("TLSClientCertificate", set_client_certificate, NULL, RSRC_CONF,
+                  "none (default), optional or required: client certificates"),
+    AP_INIT_TAKE1("TLSClientCA", set_client_ca, NULL, RSRC_CONF,
+                  "PEM file of the CAs that client certificates must chain to"),
+    AP_INIT_TAKE1("TLSClientCRL", set_client_crl, NULL, RSRC_CONF,
+                  "PEM or DER file of CRLs of the client CAs (repeatable)"),
+    AP_INIT_TAKE1("TLSVerifyDepth", set_verify_depth, NULL, RSRC_CONF,
+                  "longest client certificate chain: the CA at this depth (default 1)"),
+    AP_INIT_TAKE1("TLSUserName", set_user_name, NULL, RSRC_CONF | OR_AUTHCFG,
+                  "SSL variable whose value becomes the request's user (e.g. "
+                  "SSL_CLIENT_S_DN_CN)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL)
 };

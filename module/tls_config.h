@@ -55,10 +55,21 @@ typedef struct {
     apr_array_header_t *ciphers_suppress; /* uint16_t ids; NULL: unset */
     int honor_client_order;           /* TLSHonorClientOrder: 0/1; TLS_UNSET */
     int session_tickets;              /* TLSSessionTickets: 0/1; TLS_UNSET */
+    int client_auth;                  /* TLSClientCertificate: TLS_CLIENT_*; TLS_UNSET */
+    const char *client_ca;            /* TLSClientCA (absolute); NULL: unset */
+    const char *client_ca_at;         /* where it was given */
+    apr_array_header_t *client_crls;  /* TLSClientCRL files (absolute, const char *); NULL */
+    const char *client_crls_at;       /* where the (last) TLSClientCRL was given */
+    int verify_depth;                 /* TLSVerifyDepth; TLS_UNSET */
     /* set at check_config: */
     int enabled;                      /* serves connections on a TLSEngine address */
     struct tls_vhost_tls *tls;        /* built rustls configs, NULL unless enabled */
 } tls_conf_server;
+
+/* TLSClientCertificate */
+#define TLS_CLIENT_NONE     0
+#define TLS_CLIENT_OPTIONAL 1
+#define TLS_CLIENT_REQUIRED 2
 
 /* TLSOptions bits. */
 #define TLS_OPT_STD_ENV_VARS     0x01
@@ -70,6 +81,7 @@ typedef struct {
     int options;                      /* options in effect (+ TLS_OPT_RELATIVE) */
     int options_add;                  /* added with + */
     int options_del;                  /* removed with - */
+    const char *user_name;            /* TLSUserName: the variable for r->user; NULL: unset */
 } tls_conf_dir;
 
 extern module AP_MODULE_DECLARE_DATA tls_module;
@@ -83,6 +95,9 @@ void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv);
 
 /* The TLSOptions in effect for a request (TLS_OPT_* bits). */
 int tls_config_options(request_rec *r);
+
+/* TLSUserName in effect for a request, or NULL. */
+const char *tls_config_user_name(request_rec *r);
 
 /* Replaces every still-unset field of sc (and of its global part) with its default. */
 void tls_config_server_finalize(tls_conf_server *sc);

@@ -14,6 +14,7 @@
 #include "tls_filter.h"
 #include "tls_server.h"
 #include "tls_proto.h"
+#include "tls_vars.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -227,6 +228,7 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->resumed = tls_ffi_conn_is_resumed(tc->tls);
     tc->session_id = tls_ffi_conn_session_id(tc->tls, c->pool);
     tc->key_index = tls_ffi_conn_key_index(tc->tls);
+    tc->client_vars = tls_vars_client_cert(c->pool, tc->tls, &tc->client_not_after);
     rv = tls_filter_net_flush(tc); /* e.g. TLS 1.3 session tickets */
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");

@@ -43,6 +43,8 @@ typedef struct tls_conn {
     int resumed;                   /* the handshake resumed a session, when OPEN */
     const char *session_id;        /* hex of the session's id, when OPEN (NULL if none) */
     int key_index;                 /* which of the vhost's TLSCertificate was used */
+    apr_table_t *client_vars;      /* SSL_CLIENT_* of a verified client certificate, or NULL */
+    apr_time_t client_not_after;   /* its end of validity (SSL_CLIENT_V_REMAIN) */
 } tls_conn;
 
 #define TLS_CONN_BUF_SIZE (16 * 1024 + 512)

@@ -10,6 +10,11 @@
 
 /* tls_ffi.h repeats a few of the crate's constants for the module: they must agree. */
 _Static_assert(TLS_FFI_TICKET_KEY_LEN == TLSR_TICKET_KEY_LEN, "ticket key length");
+_Static_assert(TLS_FFI_CLIENT_OPTIONAL == TLSR_CLIENT_AUTH_OPTIONAL
+               && TLS_FFI_CLIENT_REQUIRED == TLSR_CLIENT_AUTH_REQUIRED, "client auth modes");
+_Static_assert(TLS_FFI_PEER_CERT_MISSING == TLS_FFI_ERROR(TLSR_PEER_CERT_MISSING)
+               && TLS_FFI_PEER_CERT_REFUSED == TLS_FFI_ERROR(TLSR_PEER_CERT_REFUSED),
+               "peer certificate statuses");
 _Static_assert(TLS_FFI_X509_SUBJECT == TLSR_X509_SUBJECT && TLS_FFI_X509_PEM == TLSR_X509_PEM
                && TLS_FFI_X509_SIG_ALG == TLSR_X509_SIG_ALG, "X.509 fields");
 _Static_assert(TLS_FFI_SAN_DNS == TLSR_SAN_DNS && TLS_FFI_SAN_EMAIL == TLSR_SAN_EMAIL, "SANs");
@@ -66,6 +71,7 @@ static apr_status_t free_server_config(void *o) { tlsr_server_config_free(o); re
 static apr_status_t free_acceptor(void *o) { tlsr_acceptor_free(o); return APR_SUCCESS; }
 static apr_status_t free_conn(void *o) { tlsr_conn_free(o); return APR_SUCCESS; }
 static apr_status_t free_x509(void *o) { tlsr_x509_free(o); return APR_SUCCESS; }
+static apr_status_t free_client_auth(void *o) { tlsr_client_auth_free(o); return APR_SUCCESS; }
 
 /* Registers a cleanup for a crate object, casting away the const of shared handles: the
  * cleanup is the one place that releases them. */
@@ -132,6 +138,10 @@ apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_par
                 params->ticket_lifetime)) != TLSR_OK) {
         goto cleanup;
     }
+    if (params->client_auth
+        && (st = tlsr_server_config_builder_set_client_auth(b, params->client_auth)) != TLSR_OK) {
+        goto cleanup;
+    }
     st = params->session_store
          ? tlsr_server_config_builder_set_session_store(b, params->session_store,
                                                         params->session_put,
@@ -161,6 +171,59 @@ apr_status_t tls_ffi_server_config_with_alpn(apr_pool_t *p, const tlsr_server_co
                                                   proto ? strlen(proto) : 0, config);
     if (st == TLSR_OK) {
         on_pool(p, *config, free_server_config);
+    }
+    return status(st);
+}
+
+/* --- client authentication policies ------------------------------------------------------- */
+
+apr_status_t tls_ffi_client_auth_create(apr_pool_t *p, const char *ca_pem, apr_size_t ca_len,
+                                        int mode, unsigned depth, tlsr_client_auth **auth,
+                                        const char **err)
+{
+    char errbuf[ERRBUF_SIZE] = "";
+    tlsr_status st = tlsr_client_auth_new((const uint8_t *)ca_pem, ca_len, mode, depth, auth,
+                                          errbuf, sizeof(errbuf));
+
+    if (st == TLSR_OK) {
+        on_pool(p, *auth, free_client_auth);
+    }
+    else {
+        *err = apr_pstrdup(p, errbuf[0] ? errbuf : tlsr_status_str(st));
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_client_auth_add_crls(apr_pool_t *p, tlsr_client_auth *auth,
+                                          const char *data, apr_size_t len, apr_size_t *added,
+                                          const char **err)
+{
+    char errbuf[ERRBUF_SIZE] = "";
+    size_t n = 0;
+    tlsr_status st = tlsr_client_auth_add_crls(auth, (const uint8_t *)data, len, &n, errbuf,
+                                               sizeof(errbuf));
+
+    *added = n;
+    if (st != TLSR_OK) {
+        *err = apr_pstrdup(p, errbuf[0] ? errbuf : tlsr_status_str(st));
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_client_auth_crl(apr_pool_t *p, const tlsr_client_auth *auth, size_t index,
+                                     const char **issuer, apr_time_t *this_update,
+                                     apr_time_t *next_update, apr_size_t *revoked)
+{
+    const char *s = NULL;
+    size_t len = 0, n = 0;
+    int64_t tu = 0, nu = 0;
+    tlsr_status st = tlsr_client_auth_crl_info(auth, index, &s, &len, &tu, &nu, &n);
+
+    if (st == TLSR_OK) {
+        *issuer = apr_pstrmemdup(p, s, len);
+        *this_update = apr_time_from_sec(tu);
+        *next_update = nu ? apr_time_from_sec(nu) : 0;
+        *revoked = n;
     }
     return status(st);
 }
@@ -350,6 +413,13 @@ const char *tls_ffi_conn_session_id(const tlsr_conn *conn, apr_pool_t *p)
     return hex;
 }
 
+int tls_ffi_conn_peer_cert_count(const tlsr_conn *conn)
+{
+    size_t n = tlsr_conn_peer_cert_count(conn);
+
+    return n > 64 ? 64 : (int)n;
+}
+
 int tls_ffi_conn_key_index(const tlsr_conn *conn)
 {
     size_t index = 0;
@@ -411,4 +481,33 @@ const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_
     tlsr_status st = tlsr_x509_san(cert, type, index, &s, &len);
 
     return text(st, s, len, p);
+}
+
+apr_status_t tls_ffi_x509_of_peer(apr_pool_t *p, const tlsr_conn *conn, size_t index,
+                                  tlsr_x509 **cert)
+{
+    const uint8_t *der;
+    size_t len;
+    tlsr_status st = tlsr_conn_peer_cert_der(conn, index, &der, &len);
+
+    if (st == TLSR_OK) {
+        st = tlsr_x509_parse(der, len, cert);
+    }
+    if (st == TLSR_OK) {
+        on_pool(p, *cert, free_x509);
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_x509_validity(const tlsr_x509 *cert, apr_time_t *not_before,
+                                   apr_time_t *not_after)
+{
+    int64_t nb, na;
+    tlsr_status st = tlsr_x509_validity(cert, &nb, &na);
+
+    if (st == TLSR_OK) {
+        *not_before = apr_time_from_sec(nb);
+        *not_after = apr_time_from_sec(na);
+    }
+    return status(st);
 }

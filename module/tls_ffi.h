@@ -22,12 +22,15 @@ typedef struct tlsr_server_config tlsr_server_config;
 typedef struct tlsr_acceptor tlsr_acceptor;
 typedef struct tlsr_conn tlsr_conn;
 typedef struct tlsr_x509 tlsr_x509;
+typedef struct tlsr_client_auth tlsr_client_auth;
 
 /* Crate status n as an apr_status_t, and the statuses callers test for by name. */
 #define TLS_FFI_ERROR(n) (APR_OS_START_USERERR + 7000 + (n))
 #define TLS_FFI_IS_ERROR(rv) ((rv) >= TLS_FFI_ERROR(0) && (rv) < TLS_FFI_ERROR(1000))
 #define TLS_FFI_NOT_TLS TLS_FFI_ERROR(300)
 #define TLS_FFI_ALERT_RECEIVED TLS_FFI_ERROR(307)
+#define TLS_FFI_PEER_CERT_MISSING TLS_FFI_ERROR(310)
+#define TLS_FFI_PEER_CERT_REFUSED TLS_FFI_ERROR(311)
 
 /* A short English description of rv, for crate errors as for APR ones. */
 const char *tls_ffi_strerror(apr_pool_t *p, apr_status_t rv);
@@ -76,6 +79,7 @@ typedef struct {
     tls_ffi_session_put *session_put;
     tls_ffi_session_get *session_get;
     size_t session_cache_size;                         /* per-process cache entries, 0: none */
+    const tlsr_client_auth *client_auth;               /* client certificates, or NULL */
 } tls_ffi_server_params;
 
 apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_params *params,
@@ -84,6 +88,25 @@ apr_status_t tls_ffi_server_config_build(apr_pool_t *p, const tls_ffi_server_par
 apr_status_t tls_ffi_server_config_with_alpn(apr_pool_t *p, const tlsr_server_config *base,
                                              const char *proto,
                                              const tlsr_server_config **config);
+
+/* --- client authentication policies (pconf) ----------------------------------------------- */
+
+#define TLS_FFI_CLIENT_OPTIONAL 1
+#define TLS_FFI_CLIENT_REQUIRED 2
+
+/* A policy from PEM trust anchors, a mode and mod_ssl's verify depth. */
+apr_status_t tls_ffi_client_auth_create(apr_pool_t *p, const char *ca_pem, apr_size_t ca_len,
+                                        int mode, unsigned depth, tlsr_client_auth **auth,
+                                        const char **err);
+/* Adds the CRLs of one file's contents (PEM, or one DER CRL); *added: how many. */
+apr_status_t tls_ffi_client_auth_add_crls(apr_pool_t *p, tlsr_client_auth *auth,
+                                          const char *data, apr_size_t len, apr_size_t *added,
+                                          const char **err);
+/* The index-th CRL added: issuer (copied into p), thisUpdate, nextUpdate (0: none), the
+ * number of revoked serials. An error past the last. */
+apr_status_t tls_ffi_client_auth_crl(apr_pool_t *p, const tlsr_client_auth *auth, size_t index,
+                                     const char **issuer, apr_time_t *this_update,
+                                     apr_time_t *next_update, apr_size_t *revoked);
 
 /* --- acceptor (c->pool): reads the ClientHello ---------------------------------------------- */
 
@@ -133,6 +156,8 @@ const char *tls_ffi_conn_error(tlsr_conn *conn, apr_pool_t *p);
 int tls_ffi_conn_is_resumed(const tlsr_conn *conn);
 const char *tls_ffi_conn_session_id(const tlsr_conn *conn, apr_pool_t *p);
 int tls_ffi_conn_key_index(const tlsr_conn *conn);
+/* After the handshake: how many certificates the client sent (0: none; its own first). */
+int tls_ffi_conn_peer_cert_count(const tlsr_conn *conn);
 
 /* --- X.509 fields (tlsr.h documents the text forms) --------------------------------------- */
 
@@ -151,6 +176,12 @@ int tls_ffi_conn_key_index(const tlsr_conn *conn);
 /* The index-th certificate of a key's chain (0: the leaf), parsed; freed with p. */
 apr_status_t tls_ffi_x509_of_key(apr_pool_t *p, const tlsr_certified_key *key, size_t index,
                                  tlsr_x509 **cert);
+/* The index-th certificate the client sent (0: its own), parsed; freed with p. */
+apr_status_t tls_ffi_x509_of_peer(apr_pool_t *p, const tlsr_conn *conn, size_t index,
+                                  tlsr_x509 **cert);
+/* A certificate's validity period. */
+apr_status_t tls_ffi_x509_validity(const tlsr_x509 *cert, apr_time_t *not_before,
+                                   apr_time_t *not_after);
 /* Texts copied into p; NULL when absent. */
 const char *tls_ffi_x509_text(const tlsr_x509 *cert, int field, apr_pool_t *p);
 const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr,

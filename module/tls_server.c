@@ -9,6 +9,7 @@
 #include "tls_server.h"
 #include "tls_cert.h"
 #include "tls_cache.h"
+#include "tls_client.h"
 #include "tls_proto.h"
 
 APLOG_USE_MODULE(tls);
@@ -188,7 +189,8 @@ static apr_array_header_t *vhost_protocols(apr_pool_t *p, server_rec *s)
 }
 
 static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_conf_server *sc,
-                       tls_cert_registry *reg, const apr_array_header_t *supported)
+                       tls_cert_registry *reg, const apr_array_header_t *supported,
+                       apr_hash_t *policies)
 {
     tls_ffi_server_params params;
     apr_array_header_t *keys, *protos;
@@ -214,6 +216,10 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
         return rv;
     }
     tls = apr_pcalloc(pconf, sizeof(*tls));
+    tls->client = tls_client_policy_get(pconf, ptemp, s, sc, policies, &rv);
+    if (rv != OK) {
+        return !OK;
+    }
     tls->keys = keys;
     tls->key_vars = apr_array_make(pconf, keys->nelts, sizeof(const apr_table_t *));
     for (i = 0; i < keys->nelts; ++i) {
@@ -235,6 +241,7 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
     params.keys = (const tlsr_certified_key *const *)keys->elts;
     params.n_keys = keys->nelts;
     tls_cache_params(sc->global->cache, sc->session_tickets, &params);
+    params.client_auth = tls->client ? tls->client->auth : NULL;
     if (tls_ffi_server_config_build(pconf, &params, &tls->no_alpn, &err) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "TLS0106: %s: cannot set up TLS: %s", tls_server_name(ptemp, s), err);
@@ -295,6 +302,7 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
                      "TLS 1.2; %s+ means TLSv1.2+", tls_server_name(ptemp, s),
                      tls_proto_version_name(sc->min_version));
     }
+    tls_client_report(ptemp, s, tls->client);
     report_suites(ptemp, s, "TLSCiphersPrefer", sc->ciphers_prefer, seen);
     report_suites(ptemp, s, "TLSCiphersSuppress", sc->ciphers_suppress, seen);
     for (i = 0; i < 2; ++i) {
@@ -353,7 +361,8 @@ int tls_server_compatible(const server_rec *a, const server_rec *b)
            && same_ids(sa->tls->suites, sb->tls->suites, sizeof(uint16_t))
            && sa->tls->n_versions == sb->tls->n_versions
            && !memcmp(sa->tls->versions, sb->tls->versions, sizeof(sa->tls->versions))
-           && sa->honor_client_order == sb->honor_client_order;
+           && sa->honor_client_order == sb->honor_client_order
+           && sa->tls->client == sb->tls->client;
 }
 
 int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -362,6 +371,7 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     tls_conf_global *g = tls_config_server_get(base)->global;
     tls_cert_registry *reg = NULL;
     apr_array_header_t *supported;
+    apr_hash_t *policies;
     server_rec *s;
     int rv = OK;
 
@@ -377,10 +387,11 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     }
     supported = tls_ffi_supported_suites(ptemp);
     reg = tls_cert_registry_create(pconf);
+    policies = apr_hash_make(pconf);
     for (s = base; s; s = s->next) {
         tls_conf_server *sc = tls_config_server_get(s);
         int is_tls = s->is_virtual ? vhost_is_tls(s, g) : main_server_is_tls(base, g);
-        if (is_tls && build_vhost(pconf, ptemp, s, sc, reg, supported) != OK) {
+        if (is_tls && build_vhost(pconf, ptemp, s, sc, reg, supported, policies) != OK) {
             rv = !OK; /* go on, to report every mistake at once */
         }
     }

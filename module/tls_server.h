@@ -27,6 +27,7 @@ typedef struct tls_vhost_tls {
     apr_array_header_t *suites;           /* uint16_t, in preference order */
     uint16_t versions[2];                 /* enabled protocol versions, lowest first */
     int n_versions;
+    const struct tls_client_policy *client; /* client certificates, or NULL (none) */
 } tls_vhost_tls;
 
 /* The check_config hook: validates and builds (errors stop startup and `apachectl -t`). */
@@ -38,7 +39,8 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 void tls_server_report(apr_pool_t *ptemp, server_rec *s);
 
 /* Non-zero if a request for vhost b may be served on a connection set up for vhost a: both
- * serve TLS with the same certificates, protocol versions and cipher suites. */
+ * serve TLS with the same certificates, protocol versions, cipher suites and client
+ * certificate settings. */
 int tls_server_compatible(const server_rec *a, const server_rec *b);
 
 /* Non-zero if mod_tls terminates TLS for connections on this local address. */

@@ -15,70 +15,110 @@
 #include "tls_server.h"
 #include "tls_version.h"
 
-/* --- the server certificate's variables, computed once per certificate -------------------- */
+/* --- certificate variables: the server's once per certificate, the client's per connection */
 
 /* mod_ssl's DN component names (SSL_SERVER_S_DN_x). */
 static const char *const DN_ATTRS[] = {
     "C", "ST", "SP", "L", "O", "OU", "CN", "T", "I", "G", "S", "D", "UID", "Email"
 };
 
-static void add_dn_attrs(apr_table_t *t, apr_pool_t *p, const tlsr_x509 *cert, int issuer)
+static void add_dn_attrs(apr_table_t *t, apr_pool_t *p, const char *prefix,
+                         const tlsr_x509 *cert, int issuer)
 {
     size_t a, i;
     const char *v;
 
     for (a = 0; a < sizeof(DN_ATTRS) / sizeof(DN_ATTRS[0]); ++a) {
         for (i = 0; (v = tls_ffi_x509_dn_attr(cert, issuer, DN_ATTRS[a], i, p)); ++i) {
-            apr_table_setn(t, i ? apr_psprintf(p, "SSL_SERVER_%s_DN_%s_%u", issuer ? "I" : "S",
+            apr_table_setn(t, i ? apr_psprintf(p, "%s%s_DN_%s_%u", prefix, issuer ? "I" : "S",
                                                DN_ATTRS[a], (unsigned)i)
-                                : apr_psprintf(p, "SSL_SERVER_%s_DN_%s", issuer ? "I" : "S",
+                                : apr_psprintf(p, "%s%s_DN_%s", prefix, issuer ? "I" : "S",
                                                DN_ATTRS[a]), v);
         }
     }
 }
 
-apr_table_t *tls_vars_server_cert(apr_pool_t *p, const tlsr_certified_key *key)
+/* The variables of one certificate, named prefix + S_DN, I_DN, M_SERIAL, ..., CERT. */
+static void add_cert_vars(apr_table_t *t, apr_pool_t *p, const char *prefix,
+                          const tlsr_x509 *cert)
 {
     static const struct {
         const char *name;
         int field;
     } FIELDS[] = {
-        { "SSL_SERVER_S_DN", TLS_FFI_X509_SUBJECT },
-        { "SSL_SERVER_I_DN", TLS_FFI_X509_ISSUER },
-        { "SSL_SERVER_M_SERIAL", TLS_FFI_X509_SERIAL },
-        { "SSL_SERVER_M_VERSION", TLS_FFI_X509_VERSION },
-        { "SSL_SERVER_V_START", TLS_FFI_X509_NOT_BEFORE },
-        { "SSL_SERVER_V_END", TLS_FFI_X509_NOT_AFTER },
-        { "SSL_SERVER_A_KEY", TLS_FFI_X509_KEY_ALG },
-        { "SSL_SERVER_A_SIG", TLS_FFI_X509_SIG_ALG },
-        { "SSL_SERVER_CERT", TLS_FFI_X509_PEM },
+        { "S_DN", TLS_FFI_X509_SUBJECT },
+        { "I_DN", TLS_FFI_X509_ISSUER },
+        { "M_SERIAL", TLS_FFI_X509_SERIAL },
+        { "M_VERSION", TLS_FFI_X509_VERSION },
+        { "V_START", TLS_FFI_X509_NOT_BEFORE },
+        { "V_END", TLS_FFI_X509_NOT_AFTER },
+        { "A_KEY", TLS_FFI_X509_KEY_ALG },
+        { "A_SIG", TLS_FFI_X509_SIG_ALG },
+        { "CERT", TLS_FFI_X509_PEM },
     };
+    const char *v;
+    size_t i;
+
+    for (i = 0; i < sizeof(FIELDS) / sizeof(FIELDS[0]); ++i) {
+        if ((v = tls_ffi_x509_text(cert, FIELDS[i].field, p))) {
+            apr_table_setn(t, apr_pstrcat(p, prefix, FIELDS[i].name, NULL), v);
+        }
+    }
+    add_dn_attrs(t, p, prefix, cert, 0);
+    add_dn_attrs(t, p, prefix, cert, 1);
+    for (i = 0; (v = tls_ffi_x509_san(cert, TLS_FFI_SAN_DNS, i, p)); ++i) {
+        apr_table_setn(t, apr_psprintf(p, "%sSAN_DNS_%u", prefix, (unsigned)i), v);
+    }
+    for (i = 0; (v = tls_ffi_x509_san(cert, TLS_FFI_SAN_EMAIL, i, p)); ++i) {
+        apr_table_setn(t, apr_psprintf(p, "%sSAN_Email_%u", prefix, (unsigned)i), v);
+    }
+}
+
+apr_table_t *tls_vars_server_cert(apr_pool_t *p, const tlsr_certified_key *key)
+{
     apr_pool_t *tmp;
     tlsr_x509 *cert;
     apr_table_t *t = NULL;
-    const char *v;
-    size_t i;
 
     if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
         return NULL;
     }
     if (tls_ffi_x509_of_key(tmp, key, 0, &cert) == APR_SUCCESS) {
         t = apr_table_make(p, 32);
-        for (i = 0; i < sizeof(FIELDS) / sizeof(FIELDS[0]); ++i) {
-            if ((v = tls_ffi_x509_text(cert, FIELDS[i].field, p))) {
-                apr_table_setn(t, FIELDS[i].name, v);
-            }
-        }
-        add_dn_attrs(t, p, cert, 0);
-        add_dn_attrs(t, p, cert, 1);
-        for (i = 0; (v = tls_ffi_x509_san(cert, TLS_FFI_SAN_DNS, i, p)); ++i) {
-            apr_table_setn(t, apr_psprintf(p, "SSL_SERVER_SAN_DNS_%u", (unsigned)i), v);
-        }
-        for (i = 0; (v = tls_ffi_x509_san(cert, TLS_FFI_SAN_EMAIL, i, p)); ++i) {
-            apr_table_setn(t, apr_psprintf(p, "SSL_SERVER_SAN_Email_%u", (unsigned)i), v);
-        }
+        add_cert_vars(t, p, "SSL_SERVER_", cert);
     }
     apr_pool_destroy(tmp); /* the parsed certificate; the texts are in p */
+    return t;
+}
+
+apr_table_t *tls_vars_client_cert(apr_pool_t *p, const tlsr_conn *conn, apr_time_t *not_after)
+{
+    int i, n = tls_ffi_conn_peer_cert_count(conn);
+    apr_time_t not_before;
+    apr_pool_t *tmp;
+    tlsr_x509 *cert;
+    apr_table_t *t = NULL;
+    const char *pem;
+
+    if (n == 0 || apr_pool_create(&tmp, p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (tls_ffi_x509_of_peer(tmp, conn, 0, &cert) == APR_SUCCESS) {
+        t = apr_table_make(p, 32);
+        add_cert_vars(t, p, "SSL_CLIENT_", cert);
+        if (tls_ffi_x509_validity(cert, &not_before, not_after) != APR_SUCCESS) {
+            *not_after = 0;
+        }
+        for (i = 1; i < n; ++i) { /* the chain the client sent: SSL_CLIENT_CHAIN_0, ... */
+            if (tls_ffi_x509_of_peer(tmp, conn, (size_t)i, &cert) == APR_SUCCESS
+                && (pem = tls_ffi_x509_text(cert, TLS_FFI_X509_PEM, p))) {
+                /* mod_ssl's name, and the shorter one its documentation uses */
+                apr_table_setn(t, apr_psprintf(p, "SSL_CLIENT_CERT_CHAIN_%d", i - 1), pem);
+                apr_table_setn(t, apr_psprintf(p, "SSL_CLIENT_CHAIN_%d", i - 1), pem);
+            }
+        }
+    }
+    apr_pool_destroy(tmp);
     return t;
 }
 
@@ -133,6 +173,21 @@ static const char *var_library(apr_pool_t *p, const tls_conn *tc)
     return apr_pstrcat(p, "rustls/", tls_ffi_rustls_version(), NULL);
 }
 
+static const char *var_client_verify(apr_pool_t *p, const tls_conn *tc)
+{
+    (void)p;
+    return tc->client_vars ? "SUCCESS" : "NONE";
+}
+static const char *var_client_remain(apr_pool_t *p, const tls_conn *tc)
+{
+    apr_time_t left = tc->client_not_after - apr_time_now();
+
+    if (!tc->client_vars) {
+        return NULL;
+    }
+    return apr_itoa(p, left > 0 ? (int)(apr_time_sec(left) / 86400) : 0);
+}
+
 static const struct {
     const char *name;
     conn_var_fn *fn;
@@ -150,6 +205,8 @@ static const struct {
     { "SSL_VERSION_LIBRARY", var_library },
     { "SSL_SECURE_RENEG", var_false },
     { "SSL_COMPRESS_METHOD", var_null },
+    { "SSL_CLIENT_VERIFY", var_client_verify },
+    { "SSL_CLIENT_V_REMAIN", var_client_remain },
 };
 #define N_CONN_VARS (sizeof(CONN_VARS) / sizeof(CONN_VARS[0]))
 
@@ -194,6 +251,9 @@ const char *tls_vars_lookup(apr_pool_t *p, server_rec *s, conn_rec *c, request_r
     }
     if (!strncasecmp(name, "SSL_SERVER_", 11) && (cert = server_cert_vars(tc))) {
         return apr_table_get(cert, name);
+    }
+    if (!strncasecmp(name, "SSL_CLIENT_", 11) && tc->client_vars) {
+        return apr_table_get(tc->client_vars, name);
     }
     return NULL;
 }
@@ -244,10 +304,27 @@ apr_port_t tls_vars_default_port(const request_rec *r)
     return open_conn(r->connection) ? 443 : 0;
 }
 
-/* apr_table_do callback: copies a certificate variable into the environment. */
-static int export_var(void *env, const char *name, const char *value)
+/* Whether a certificate variable is PEM data (ExportCertData) rather than a field
+ * (StdEnvVars). */
+static int is_cert_data(const char *name)
 {
-    if (strcmp(name, "SSL_SERVER_CERT")) {
+    return !strcmp(name, "SSL_SERVER_CERT") || !strcmp(name, "SSL_CLIENT_CERT")
+           || !strncmp(name, "SSL_CLIENT_CHAIN_", 17)
+           || !strncmp(name, "SSL_CLIENT_CERT_CHAIN_", 22);
+}
+
+/* apr_table_do callbacks: copy certificate variables into the environment. */
+static int export_field(void *env, const char *name, const char *value)
+{
+    if (!is_cert_data(name)) {
+        apr_table_setn(env, name, value);
+    }
+    return 1;
+}
+
+static int export_data(void *env, const char *name, const char *value)
+{
+    if (is_cert_data(name)) {
         apr_table_setn(env, name, value);
     }
     return 1;
@@ -275,13 +352,18 @@ int tls_vars_fixups(request_rec *r)
             }
         }
         if (cert) {
-            apr_table_do(export_var, env, cert, NULL);
+            apr_table_do(export_field, env, cert, NULL);
+        }
+        if (tc->client_vars) {
+            apr_table_do(export_field, env, tc->client_vars, NULL);
         }
     }
-    if ((options & TLS_OPT_EXPORT_CERT_DATA) && cert) {
-        const char *pem = apr_table_get(cert, "SSL_SERVER_CERT");
-        if (pem) {
-            apr_table_setn(env, "SSL_SERVER_CERT", pem);
+    if (options & TLS_OPT_EXPORT_CERT_DATA) {
+        if (cert) {
+            apr_table_do(export_data, env, cert, NULL);
+        }
+        if (tc->client_vars) {
+            apr_table_do(export_data, env, tc->client_vars, NULL);
         }
     }
     return DECLINED;

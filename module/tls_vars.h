@@ -13,6 +13,11 @@
  * check_config) into p. NULL if the certificate cannot be parsed. */
 apr_table_t *tls_vars_server_cert(apr_pool_t *p, const tlsr_certified_key *key);
 
+/* The SSL_CLIENT_* variables of the certificate a client sent (with SSL_CLIENT_CERT and
+ * SSL_CLIENT_CHAIN_n), computed once per connection when its handshake ends, and the
+ * certificate's end of validity; NULL without a client certificate. */
+apr_table_t *tls_vars_client_cert(apr_pool_t *p, const tlsr_conn *conn, apr_time_t *not_after);
+
 /* pre_config: registers the LogFormat handler %{name}x. */
 int tls_vars_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 

@@ -32,9 +32,11 @@ static int failures;
 static const struct { const char *name; size_t off, size; } MERGED[] = {
     FIELD(global), FIELD(certs), FIELD(min_version), FIELD(ciphers_prefer),
     FIELD(ciphers_suppress), FIELD(honor_client_order), FIELD(session_tickets),
+    FIELD(client_auth), FIELD(client_ca), FIELD(client_ca_at), FIELD(client_crls),
+    FIELD(client_crls_at), FIELD(verify_depth),
 };
 /* not merged: server (whose config it is), enabled and tls (post_config results) */
-_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 72,
+_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 112,
                "tls_conf_server changed: update the merge and this test");
 
 static void check_same(const char *what, const tls_conf_server *got, const tls_conf_server *want)
@@ -83,6 +85,14 @@ static void check_options(apr_pool_t *p)
                                                      dir(p, REL | CERT, CERT, 0)),
                              dir(p, REL, 0, STD));
     CHECK((m->options & ~REL) == CERT, "relative changes accumulate (%x)", m->options);
+    /* TLSUserName: the innermost that sets it */
+    m = dir(p, STD, STD, 0);
+    m->user_name = "SSL_CLIENT_S_DN_CN";
+    CHECK(!strcmp(((tls_conf_dir *)tls_config_dir_merge(p, m, none))->user_name, "SSL_CLIENT_S_DN_CN"),
+          "TLSUserName inherited");
+    none->user_name = "SSL_CLIENT_S_DN_Email";
+    CHECK(!strcmp(((tls_conf_dir *)tls_config_dir_merge(p, m, none))->user_name, "SSL_CLIENT_S_DN_Email"),
+          "TLSUserName overridden");
 }
 
 int main(void)
@@ -131,6 +141,9 @@ int main(void)
     CHECK(fresh->session_tickets == 1, "TLSSessionTickets default on");
     CHECK(fresh->global->session_timeout == 300, "TLSSessionCacheTimeout default 300");
     CHECK(fresh->global->session_cache == NULL, "TLSSessionCache default (NULL: shmcb)");
+    CHECK(fresh->client_auth == TLS_CLIENT_NONE, "TLSClientCertificate default none");
+    CHECK(fresh->verify_depth == 1, "TLSVerifyDepth default 1, as SSLVerifyDepth");
+    CHECK(fresh->client_ca == NULL && fresh->client_crls == NULL, "no client CA, no CRL");
 
     /* a preference without TLSHonorClientOrder means the server's order */
     fresh = tls_config_server_create(p, &main_s);
