@@ -38,7 +38,8 @@ VARS = ["SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN", "SSL_CLIENT_S_DN_C", "SSL_CLIENT
 # environment
 LOOKUP_VARS = ["SSL_CLIENT_S_DN_SP"]
 # PEM: in the CGI environment (ExportCertData) and through %{SSL:..}. mod_ssl calls the
-# chain SSL_CLIENT_CERT_CHAIN_n; docs/variables.md SSL_CLIENT_CHAIN_n (chain_name())
+# chain SSL_CLIENT_CERT_CHAIN_n only; mod_tls SSL_CLIENT_CHAIN_n as well (chain_name() checks
+# that one with mod_tls, test_chain_under_mod_ssl_name the other)
 
 
 def chain_name(backend, n):
@@ -376,8 +377,8 @@ def test_require_expr(env, server, version):
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
 def test_chain_under_mod_ssl_name(env, server, version):
     """mod_ssl's name of the client's chain is SSL_CLIENT_CERT_CHAIN_n (ssl_engine_vars.c;
-    ExportCertData puts it into the environment); docs/variables.md calls it
-    SSL_CLIENT_CHAIN_n. Applications written for mod_ssl read the former."""
+    ExportCertData puts it into the environment), which applications written for mod_ssl
+    read; mod_tls has it too (docs/variables.md), besides SSL_CLIENT_CHAIN_n."""
     seen = fetch(env, server, "carol", version)
     e = parse_env(seen.a.body)
     want = env.certs.client("carol").chain[0].public_bytes(serialization.Encoding.PEM).decode()
