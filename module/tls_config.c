@@ -394,23 +394,32 @@ static const char *set_client_crl(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* A whole decimal number from min to max into *out; 0 if arg is not one. */
+static int int_arg(const char *arg, long min, long max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (end == arg || *end || v < min || v > max) {
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
 static const char *set_verify_depth(cmd_parms *cmd, void *dc, const char *arg)
 {
     tls_conf_server *sc = tls_config_server_get(cmd->server);
     const char *err;
-    char *end;
-    long n;
 
     (void)dc;
     if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
         return err;
     }
-    n = strtol(arg, &end, 10);
-    if (!*arg || *end || n < 0 || n > 100) {
+    if (!int_arg(arg, 0, 100, &sc->verify_depth)) {
         return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a depth from 0 to 100 "
                          "(1: client certificates issued directly by a TLSClientCA)", arg));
     }
-    sc->verify_depth = (int)n;
     return NULL;
 }
 
@@ -447,19 +456,15 @@ static const char *set_session_timeout(cmd_parms *cmd, void *dc, const char *arg
 {
     tls_conf_global *g = tls_config_server_get(cmd->server)->global;
     const char *err;
-    char *end;
-    long v;
 
     (void)dc;
     if ((err = ap_check_cmd_context(cmd, GLOBAL_ONLY))) {
         return err;
     }
-    v = strtol(arg, &end, 10);
-    if (end == arg || *end || v < 1 || v > 7 * 24 * 3600) {
+    if (!int_arg(arg, 1, 7 * 24 * 3600, &g->session_timeout)) {
         return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number of seconds "
                          "from 1 to 604800 (7 days)", arg));
     }
-    g->session_timeout = (int)v;
     return NULL;
 }
 
