@@ -406,6 +406,13 @@ static apr_status_t filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
             if (tc->tls && (rv = collect_tls(tc)) != APR_SUCCESS) {
                 break;
             }
+            if (AP_BUCKET_IS_EOC(b)) {
+                /* httpd shuts the socket down right after the EOC: without a flush the core
+                 * output filter may still hold the close_notify (it sets small writes aside),
+                 * and the client sees a truncated connection it will not resume. */
+                APR_BRIGADE_INSERT_TAIL(tc->net_out,
+                                        apr_bucket_flush_create(tc->c->bucket_alloc));
+            }
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(tc->net_out, b);
             if (pass) {

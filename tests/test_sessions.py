@@ -12,6 +12,8 @@ connections. The access log's %P proves that several children served one client'
 resumptions. SSL_SESSION_RESUMED and SSL_SESSION_ID come back as response headers.
 """
 import collections
+import socket
+import ssl
 import time
 
 import pytest
@@ -204,6 +206,38 @@ def test_no_cache_no_tickets_never_resumes(env, nocache, host, version):
     assert not any(resumed), "resumed %d of %d reconnects with TLSSessionCache none and " \
         "TLSSessionTickets off" % (resumed.count(True), len(resumed))
     assert all(x.headers.get("x-resumed") == "Initial" for x, _ in rounds)
+
+
+@pytest.mark.parametrize("host,mode", MODES, ids=[m for _, m in MODES])
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_server_close_sends_close_notify_and_session_stays_resumable(env, server, host, mode,
+                                                                     version):
+    """When the server ends the connection (an HTTP/1.0 request), close_notify comes before the
+    TCP close. OpenSSL clients take a bare close for a truncation and drop the session from
+    reuse (openssl s_time -reuse, any client that resumes from memory): the next connection
+    with the same in-memory session must resume."""
+    ctx = clients.context(env.ca, tls=version)
+    ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF    # Python sets it: behave like OpenSSL
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port()), timeout=10),
+                        server_hostname=host, suppress_ragged_eofs=False)
+    s.sendall(("GET /whoami.txt HTTP/1.0\r\nHost: %s\r\n\r\n"
+               % host).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)     # SSLEOFError on a TCP close without close_notify
+        if not chunk:
+            break
+        data += chunk
+    session = s.session
+    s.close()
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith((host + "\n").encode()), data
+    again = ctx.wrap_socket(socket.create_connection(("127.0.0.1", server.port()), timeout=10),
+                            server_hostname=host, session=session)
+    try:
+        assert again.session_reused, "the session of a connection the server closed was " \
+            "not resumed (%s, TLS %s)" % (mode, version)
+    finally:
+        again.close()
 
 
 # ------------------------------------------------------------------------------ timeout
