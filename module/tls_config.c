@@ -581,6 +581,19 @@ apr_array_header_t *tls_config_proxy_sections(void)
     return proxy_sections ? proxy_sections : &empty;
 }
 
+/* Whether the directive is inside a <Proxy> or <ProxyMatch> section. */
+static int in_proxy_section(cmd_parms *cmd)
+{
+    const ap_directive_t *d;
+
+    for (d = cmd->directive ? cmd->directive->parent : NULL; d; d = d->parent) {
+        if (!strcasecmp(d->directive, "<Proxy") || !strcasecmp(d->directive, "<ProxyMatch")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Checks the context of a TLSProxy* directive and returns its settings: those of the server
  * or vhost, or of the <Proxy> section it is in (which is then listed for startup). */
 static const char *proxy_context(cmd_parms *cmd, void *dcv, tls_conf_proxy **pc)
@@ -588,7 +601,13 @@ static const char *proxy_context(cmd_parms *cmd, void *dcv, tls_conf_proxy **pc)
     tls_conf_dir *dc = dcv;
     const char *err;
 
-    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION | NOT_IN_FILES))) {
+    /* (all three NOT_IN_* bits together would refuse <Proxy> too) */
+    err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION);
+    if (!err && cmd->path && !in_proxy_section(cmd)) {
+        err = apr_pstrcat(cmd->pool, cmd->cmd->name, " cannot occur within <Files> or "
+                          "other directory sections", NULL);
+    }
+    if (err) {
         return apr_pstrcat(cmd->pool, err, " (TLSProxy* directives belong in the server "
                            "config, a <VirtualHost> or a <Proxy> section)", NULL);
     }

@@ -31,7 +31,7 @@ BE_RE = re.compile(r"^(\d+) (\S+) (\S+) sni=(\S*) cn=(.*) (\S+) (\d+) (\S+)$")
 
 # what a refused backend leaves in the front's error log besides our line
 PROXY_ERRORS = (r"\[proxy(_http|_http2|_wstunnel)?:error\]", r"\[tls:error\].*TLS0501")
-BACKEND_PATHS = ("plain", "ssl", "byip", "h2", "tls", "m", "on", "off", "via-ssl",
+BACKEND_PATHS = ("plain", "ssl", "via-tls", "byip", "h2", "tls", "m", "on", "off", "via-ssl",
                  "via-vhost", "noca", "wrong", "untrusted")
 
 
@@ -116,6 +116,7 @@ def front(env, ssl_backend, tls_backend):
         '  <Proxy "https://localhost:%d/off/">' % p("resume"),
         "    TLSProxySessionCache off",
         "  </Proxy>",
+        "  ProxyPass /via-tls/ https://localhost:%d/via-tls/ disablereuse=on" % p("ssl"),
         "  ProxyPass /via-ssl/ https://localhost:%d/via-ssl/ disablereuse=on" % p("ssl"),
         '  <Proxy "https://localhost:%d/via-ssl/">' % p("ssl"),
         "    TLSProxyEngine off",
@@ -216,14 +217,14 @@ def test_mixed_mod_tls_and_mod_ssl(env, front, ssl_backend):
     <Proxy> section with SSLProxyEngine on and in a vhost with SSLProxyEngine (TLS 1.2)."""
     mark = front.log_mark()
     for path, host in (("/via-ssl/whoami.txt", "a.test"), ("/ssl/whoami.txt", "wild.test"),
-                       ("/ssl/whoami.txt", "a.test")):
+                       ("/via-tls/whoami.txt", "a.test")):
         r = _get(env, front, path, host)
         assert r.status == 200, (path, host, r)
     assert _wait_be(ssl_backend, "/via-ssl/", 1)[-1]["protocol"] == "TLSv1.2"
     assert _wait_be(ssl_backend, "/via-vhost/", 1)[-1]["protocol"] == "TLSv1.2"
-    assert _wait_be(ssl_backend, "/ssl/", 1)[-1]["protocol"] == "TLSv1.3"
+    assert _wait_be(ssl_backend, "/via-tls/", 1)[-1]["protocol"] == "TLSv1.3"
     log = front.log_since(mark)
-    # mod_tls did exactly the a.test /ssl/ connection (the others were mod_ssl's)
+    # mod_tls made exactly the /via-tls/ connection (the others were mod_ssl's)
     done = [l for l in log.splitlines() if "TLS0504" in l and str(ssl_backend.port("ssl")) in l]
     assert len(done) == 1, log
 
