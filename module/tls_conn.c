@@ -74,8 +74,9 @@ apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
     reason = failure_reason(tc, rv, &by_client);
     if (tc->outgoing) {
         /* mod_proxy answers 502 (c->aborted); this line says why */
-        ap_log_cerror(APLOG_MARK, tc->state < TLS_CONN_OPEN ? APLOG_ERR : APLOG_INFO, 0, c,
-                      "TLS0501: %s backend %s failed: %s", during,
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c, "TLS0501: %s backend %s failed: %s",
+                      !strcmp(during, "reading") ? "reading from"
+                      : !strcmp(during, "writing") ? "writing to" : during,
                       tc->backend ? tc->backend : c->client_ip, reason);
         if (!c->aborted) {
             tls_filter_net_flush(tc);

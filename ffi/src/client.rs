@@ -22,8 +22,8 @@ use rustls::client::{
 };
 use rustls::sign::CertifiedKey;
 use rustls::{
-    Certificate, ClientConfig, ClientConnection, DigitallySignedStruct, Error, RootCertStore, ServerName,
-    SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion, ALL_CIPHER_SUITES,
+    Certificate, ClientConfig, ClientConnection, DigitallySignedStruct, Error, RootCertStore,
+    ServerName, SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion, ALL_CIPHER_SUITES,
 };
 use std::convert::TryFrom;
 use std::net::IpAddr;
@@ -117,10 +117,9 @@ fn explain(err: Error, name: &str, no_roots: bool) -> Error {
         (Error::InvalidCertificateEncoding, _) => {
             format!("backend certificate of {} is not valid DER", name)
         }
-        (Error::InvalidCertificateSignature, _) => format!(
-            "backend certificate of {} has an invalid signature",
-            name
-        ),
+        (Error::InvalidCertificateSignature, _) => {
+            format!("backend certificate of {} has an invalid signature", name)
+        }
         (Error::InvalidCertificateSignatureType, _) => format!(
             "backend certificate of {} uses an unsupported signature algorithm",
             name
@@ -255,9 +254,9 @@ impl ResolvesClientCert for MachineKeys {
         let issued_by_listed = |ck: &&&Arc<CertifiedKey>| {
             ck.cert.iter().any(|cert| {
                 x509::parse(&cert.0).map_or(false, |parsed| {
-                    acceptable_issuers
-                        .iter()
-                        .any(|issuer| contains(parsed.issuer, issuer) || contains(issuer, parsed.issuer))
+                    acceptable_issuers.iter().any(|issuer| {
+                        contains(parsed.issuer, issuer) || contains(issuer, parsed.issuer)
+                    })
                 })
             })
         };
@@ -409,7 +408,10 @@ pub extern "C" fn tlsr_client_config_builder_add_ca_pem(
         if ok == 0 {
             return Err(Failure::new(
                 TLSR_BAD_CERTIFICATE,
-                format!("none of the {} certificates is usable as a trust anchor", ignored),
+                format!(
+                    "none of the {} certificates is usable as a trust anchor",
+                    ignored
+                ),
             ));
         }
         if let Ok(added) = try_mut(added) {

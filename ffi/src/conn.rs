@@ -236,7 +236,9 @@ fn for_backend(message: &str) -> String {
 
 #[no_mangle]
 pub extern "C" fn tlsr_conn_is_client(conn: *const tlsr_conn) -> c_int {
-    guard_value(0, || try_ref(conn).map_or(0, |c| c_int::from(!c.is_server())))
+    guard_value(0, || {
+        try_ref(conn).map_or(0, |c| c_int::from(!c.is_server()))
+    })
 }
 
 #[no_mangle]

@@ -133,7 +133,12 @@ fn handshake(cfg: &ClientCfg, host: &str, server_cfg: &Config) -> Outcome {
     let a = acceptor();
     let hello = output(client.0);
     assert!(!hello.is_empty());
-    assert_eq!(feed_acceptor(a, &hello, 1000), TLSR_OK, "{}", acceptor_error(a));
+    assert_eq!(
+        feed_acceptor(a, &hello, 1000),
+        TLSR_OK,
+        "{}",
+        acceptor_error(a)
+    );
     let mut conn = null_mut();
     assert_eq!(tlsr_acceptor_into_conn(a, server_cfg.0, &mut conn), TLSR_OK);
     tlsr_acceptor_free(a);
@@ -172,7 +177,11 @@ fn handshake(cfg: &ClientCfg, host: &str, server_cfg: &Config) -> Outcome {
                 return Outcome {
                     client,
                     server: Some(server),
-                    result: Err(("server", status, format!("{} / client: {}", msg, client_msg))),
+                    result: Err((
+                        "server",
+                        status,
+                        format!("{} / client: {}", msg, client_msg),
+                    )),
                 };
             }
         }
@@ -196,12 +205,18 @@ fn exchange(outcome: &mut Outcome) {
     let server = outcome.server.as_mut().unwrap();
     let mut n = 0;
     let request = b"GET / HTTP/1.1\r\nHost: backend.example\r\n\r\n";
-    assert_eq!(tlsr_conn_write(client, request.as_ptr(), request.len(), &mut n), TLSR_OK);
+    assert_eq!(
+        tlsr_conn_write(client, request.as_ptr(), request.len(), &mut n),
+        TLSR_OK
+    );
     assert_eq!(server.input(&output(client)), TLSR_OK);
     assert_eq!(&server.received[..], &request[..]);
     server.write(b"HTTP/1.1 204 No Content\r\n\r\n");
     let mut received = Vec::new();
-    assert_eq!(client_input(client, &server.output(), &mut received), TLSR_OK);
+    assert_eq!(
+        client_input(client, &server.output(), &mut received),
+        TLSR_OK
+    );
     assert_eq!(&received[..], b"HTTP/1.1 204 No Content\r\n\r\n");
 }
 
@@ -212,7 +227,10 @@ fn trusted_backend_by_dns_name() {
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert_eq!(tlsr_conn_is_handshaking(outcome.client.0), 0);
     assert_eq!(tlsr_conn_protocol_version(outcome.client.0), 0x0304);
-    assert_eq!(outcome.server.as_ref().unwrap().sni().as_deref(), Some("backend.example"));
+    assert_eq!(
+        outcome.server.as_ref().unwrap().sni().as_deref(),
+        Some("backend.example")
+    );
     assert_eq!(tlsr_conn_peer_cert_count(outcome.client.0), 1);
     exchange(&mut outcome);
 }
@@ -229,7 +247,11 @@ fn trusted_backend_by_ip_address() {
     let outcome = handshake(&cfg, "127.0.0.2", &server_config(|_| {}));
     let (side, status, msg) = outcome.result.unwrap_err();
     assert_eq!((side, status), ("client", TLSR_PEER_CERT_REFUSED));
-    assert!(msg.contains("not valid for IP address 127.0.0.2"), "{}", msg);
+    assert!(
+        msg.contains("not valid for IP address 127.0.0.2"),
+        "{}",
+        msg
+    );
 }
 
 #[test]
@@ -247,16 +269,26 @@ fn wrong_name_is_refused_with_a_sentence() {
 #[test]
 fn untrusted_backend_is_refused() {
     let cfg = client_cfg(Some("proxy/ca.pem"), |_| {});
-    let untrusted = config_with(&[&load_files("proxy/untrusted.pem", "proxy/untrusted.key")], |_| {});
+    let untrusted = config_with(
+        &[&load_files("proxy/untrusted.pem", "proxy/untrusted.key")],
+        |_| {},
+    );
     let outcome = handshake(&cfg, "backend.example", &untrusted);
     let (_, status, msg) = outcome.result.unwrap_err();
     assert_eq!(status, TLSR_PEER_CERT_REFUSED);
-    assert_eq!(msg, "backend certificate of backend.example not trusted (unknown issuer)");
+    assert_eq!(
+        msg,
+        "backend certificate of backend.example not trusted (unknown issuer)"
+    );
 
     let no_ca = client_cfg(None, |_| {});
     let outcome = handshake(&no_ca, "backend.example", &server_config(|_| {}));
     let (_, _, msg) = outcome.result.unwrap_err();
-    assert!(msg.contains("no trust anchors configured (TLSProxyCA)"), "{}", msg);
+    assert!(
+        msg.contains("no trust anchors configured (TLSProxyCA)"),
+        "{}",
+        msg
+    );
 }
 
 #[test]
@@ -265,12 +297,26 @@ fn ca_files_are_checked() {
     let mut err = [0 as c_char; 256];
     let not_pem = b"hello";
     assert_eq!(
-        tlsr_client_config_builder_add_ca_pem(b, not_pem.as_ptr(), not_pem.len(), null_mut(), err.as_mut_ptr(), err.len()),
+        tlsr_client_config_builder_add_ca_pem(
+            b,
+            not_pem.as_ptr(),
+            not_pem.len(),
+            null_mut(),
+            err.as_mut_ptr(),
+            err.len()
+        ),
         TLSR_PEM_ERROR
     );
     let key_only = data("proxy/ca.key");
     assert_eq!(
-        tlsr_client_config_builder_add_ca_pem(b, key_only.as_ptr(), key_only.len(), null_mut(), err.as_mut_ptr(), err.len()),
+        tlsr_client_config_builder_add_ca_pem(
+            b,
+            key_only.as_ptr(),
+            key_only.len(),
+            null_mut(),
+            err.as_mut_ptr(),
+            err.len()
+        ),
         TLSR_NO_CERTIFICATE
     );
     tlsr_client_config_builder_free(b);
@@ -279,7 +325,14 @@ fn ca_files_are_checked() {
         let b = client_builder(None);
         let mut added = 0;
         assert_eq!(
-            tlsr_client_config_builder_add_ca_pem(b, pem.as_ptr(), pem.len(), &mut added, err.as_mut_ptr(), err.len()),
+            tlsr_client_config_builder_add_ca_pem(
+                b,
+                pem.as_ptr(),
+                pem.len(),
+                &mut added,
+                err.as_mut_ptr(),
+                err.len()
+            ),
             TLSR_OK
         );
         assert!(added > 10);
@@ -292,7 +345,15 @@ fn client_auth(mode: i32) -> *mut tlsr_client_auth {
     let mut auth = null_mut();
     let mut err = [0 as c_char; 256];
     assert_eq!(
-        tlsr_client_auth_new(ca.as_ptr(), ca.len(), mode, 5, &mut auth, err.as_mut_ptr(), err.len()),
+        tlsr_client_auth_new(
+            ca.as_ptr(),
+            ca.len(),
+            mode,
+            5,
+            &mut auth,
+            err.as_mut_ptr(),
+            err.len()
+        ),
         TLSR_OK,
         "{}",
         c_buf(&err)
@@ -303,16 +364,20 @@ fn client_auth(mode: i32) -> *mut tlsr_client_auth {
 #[test]
 fn machine_certificate_answers_client_auth() {
     let auth = client_auth(2);
-    let server_cfg = server_config(|b| {
-        assert_eq!(tlsr_server_config_builder_set_client_auth(b, auth), TLSR_OK)
-    });
+    let server_cfg =
+        server_config(|b| assert_eq!(tlsr_server_config_builder_set_client_auth(b, auth), TLSR_OK));
     tlsr_client_auth_free(auth);
 
     // without a machine certificate the backend refuses us
     let plain = client_cfg(Some("proxy/ca.pem"), |_| {});
     let outcome = handshake(&plain, "backend.example", &server_cfg);
     let (side, status, msg) = outcome.result.unwrap_err();
-    assert_eq!((side, status), ("server", TLSR_PEER_CERT_MISSING), "{}", msg);
+    assert_eq!(
+        (side, status),
+        ("server", TLSR_PEER_CERT_MISSING),
+        "{}",
+        msg
+    );
     assert!(msg.contains("backend sent fatal alert"), "{}", msg);
 
     // with one it is accepted; of two, the one that can sign with the offered schemes and
@@ -320,8 +385,14 @@ fn machine_certificate_answers_client_auth() {
     let machine = load_files("proxy/machine.pem", "proxy/machine.key");
     let other = load_files("ec256.chain.pem", "ec256.sec1.key");
     let cfg = client_cfg(Some("proxy/ca.pem"), |b| {
-        assert_eq!(tlsr_client_config_builder_add_certified_key(b, other.0), TLSR_OK);
-        assert_eq!(tlsr_client_config_builder_add_certified_key(b, machine.0), TLSR_OK);
+        assert_eq!(
+            tlsr_client_config_builder_add_certified_key(b, other.0),
+            TLSR_OK
+        );
+        assert_eq!(
+            tlsr_client_config_builder_add_certified_key(b, machine.0),
+            TLSR_OK
+        );
     });
     let mut outcome = handshake(&cfg, "backend.example", &server_cfg);
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
@@ -335,10 +406,16 @@ fn sessions_resume_unless_the_store_is_off() {
     let server_cfg = server_config(|_| {});
     for (size, tls12) in [(256usize, false), (256, true), (0, false), (0, true)] {
         let cfg = client_cfg(Some("proxy/ca.pem"), |b| {
-            assert_eq!(tlsr_client_config_builder_set_session_cache_size(b, size), TLSR_OK);
+            assert_eq!(
+                tlsr_client_config_builder_set_session_cache_size(b, size),
+                TLSR_OK
+            );
             if tls12 {
                 let v = [0x0303u16];
-                assert_eq!(tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1), TLSR_OK);
+                assert_eq!(
+                    tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1),
+                    TLSR_OK
+                );
             }
         });
         let mut resumed = 0;
@@ -364,7 +441,13 @@ fn alpn_variants_offer_their_protocols() {
         let lens: Vec<usize> = protos.iter().map(|p| p.len()).collect();
         let mut out = null();
         assert_eq!(
-            tlsr_client_config_with_alpn(base.0, ptrs.as_ptr(), lens.as_ptr(), protos.len(), &mut out),
+            tlsr_client_config_with_alpn(
+                base.0,
+                ptrs.as_ptr(),
+                lens.as_ptr(),
+                protos.len(),
+                &mut out
+            ),
             TLSR_OK
         );
         let variant = ClientCfg(out);
@@ -380,9 +463,15 @@ fn alpn_variants_offer_their_protocols() {
 fn protocol_and_suite_settings_apply() {
     let cfg = client_cfg(Some("proxy/ca.pem"), |b| {
         let v = [0x0303u16];
-        assert_eq!(tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1), TLSR_OK);
+        assert_eq!(
+            tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1),
+            TLSR_OK
+        );
         let s = [0xc02bu16]; // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-        assert_eq!(tlsr_client_config_builder_set_suites(b, s.as_ptr(), 1), TLSR_OK);
+        assert_eq!(
+            tlsr_client_config_builder_set_suites(b, s.as_ptr(), 1),
+            TLSR_OK
+        );
     });
     let outcome = handshake(&cfg, "backend.example", &server_config(|_| {}));
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
@@ -392,9 +481,15 @@ fn protocol_and_suite_settings_apply() {
     // TLS 1.3 only, with only a TLS 1.2 suite: refused at build
     let b = client_builder(None);
     let v = [0x0304u16];
-    assert_eq!(tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1), TLSR_OK);
+    assert_eq!(
+        tlsr_client_config_builder_set_versions(b, v.as_ptr(), 1),
+        TLSR_OK
+    );
     let s = [0xc02bu16];
-    assert_eq!(tlsr_client_config_builder_set_suites(b, s.as_ptr(), 1), TLSR_OK);
+    assert_eq!(
+        tlsr_client_config_builder_set_suites(b, s.as_ptr(), 1),
+        TLSR_OK
+    );
     let (status, msg) = client_build(b).err().unwrap();
     assert_eq!(status, TLSR_NO_CIPHER_SUITES);
     assert_eq!(msg, "no cipher suite left for TLS 1.3");
