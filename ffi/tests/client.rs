@@ -510,3 +510,29 @@ fn bad_names_and_null_arguments() {
     tlsr_client_config_builder_free(null_mut());
     assert_eq!(tlsr_conn_is_client(null()), 0);
 }
+
+#[test]
+fn long_chains_are_refused_before_path_building() {
+    // RUSTSEC-2023-0052: at most 5 certificates besides the backend's own
+    let int = data("int.pem");
+    let key = data("ec256.sec1.key");
+    let chain = |copies: usize| {
+        let mut pem = data("ec256.chain.pem"); // leaf + intermediate
+        for _ in 1..copies {
+            pem.extend_from_slice(&int);
+        }
+        load(&pem, Some(&key)).unwrap()
+    };
+    let cfg = client_cfg(Some("ca.pem"), |_| {});
+    let five = config_with(&[&chain(5)], |_| {});
+    let outcome = handshake(&cfg, "test.example", &five);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let six = config_with(&[&chain(6)], |_| {});
+    let outcome = handshake(&cfg, "test.example", &six);
+    let (_, status, msg) = outcome.result.unwrap_err();
+    assert_eq!(status, TLSR_PEER_CERT_REFUSED);
+    assert_eq!(
+        msg,
+        "backend test.example sent 6 intermediate certificates; at most 5 are accepted"
+    );
+}
