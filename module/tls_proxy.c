@@ -7,6 +7,7 @@
 #include <http_connection.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <mod_ssl.h>
 
 #include "tls_proxy.h"
 #include "tls_cert.h"
@@ -361,6 +362,15 @@ int tls_proxy_bind_outgoing(conn_rec *c, ap_conf_vector_t *dir_conf, int enable_
                       client->error);
     }
     tls_conn_create_outgoing(c, client);
+    /* mod_ssl's bind hook did not run: without this, its pre_connection would treat the
+     * connection as an incoming one of its own where the vhost has SSLEngine on */
+    {
+        APR_OPTIONAL_FN_TYPE(ssl_engine_disable) *disable;
+        disable = APR_RETRIEVE_OPTIONAL_FN(ssl_engine_disable);
+        if (disable) {
+            disable(c);
+        }
+    }
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
                   "TLS0505: backend connection to %s taken by mod_tls (settings of %s)",
                   c->client_ip, client->where);

@@ -144,6 +144,14 @@ def front(env, ssl_backend, tls_backend):
                   modules=["ssl", "proxy", "proxy_http", "proxy_http2", "proxy_wstunnel"],
                   global_extra=single)
     h.listen("https")
+    h.listen("sslfront", tls=None)   # mod_ssl serves the clients here, mod_tls the backends
+    h.vhost("localhost", port="sslfront", extra="\n".join([
+        "  SSLEngine on",
+        "  SSLCertificateFile %s\n  SSLCertificateKeyFile %s" % env.certs.leaf("localhost").pair,
+        "  TLSProxyEngine on",
+        '  TLSProxyCA "%s"' % env.ca,
+        "  ProxyPass /ssl/ https://localhost:%d/via-tls/ disablereuse=on" % p("ssl"),
+    ]))
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair], extra=a_extra)
     h.vhost("b.test", certs=[env.certs.leaf("b.test").pair], extra=b_extra)
     h.vhost("wild.test", certs=[env.certs.leaf("wild.test").pair], extra=wild_extra)
@@ -227,6 +235,16 @@ def test_mixed_mod_tls_and_mod_ssl(env, front, ssl_backend):
     # mod_tls made exactly the /via-tls/ connection (the others were mod_ssl's)
     done = [l for l in log.splitlines() if "TLS0504" in l and str(ssl_backend.port("ssl")) in l]
     assert len(done) == 1, log
+
+
+def test_mod_ssl_front_mod_tls_backends(env, front, ssl_backend):
+    """Clients on mod_ssl, backends through mod_tls: mod_ssl must leave the backend
+    connections alone although their vhost has SSLEngine on."""
+    mark = front.log_mark()
+    r = clients.curl(front.port("sslfront"), "/ssl/whoami.txt", "localhost", ca=env.ca)
+    assert r.status == 200 and r.body == b"localhost via-tls\n", r
+    assert _wait_be(ssl_backend, "/via-tls/", 1)[-1]["protocol"] == "TLSv1.3"
+    assert "TLS0504" in front.log_since(mark)
 
 
 @pytest.mark.allow_errors(*PROXY_ERRORS)
