@@ -362,8 +362,8 @@ int tls_proxy_bind_outgoing(conn_rec *c, ap_conf_vector_t *dir_conf, int enable_
                       client->error);
     }
     tls_conn_create_outgoing(c, client);
-    /* mod_ssl's bind hook did not run: without this, its pre_connection would treat the
-     * connection as an incoming one of its own where the vhost has SSLEngine on */
+    /* mod_ssl's bind hook did not run: tell it the connection is not its own (its
+     * pre_connection looks at the vhost's SSLEngine for connections it knows nothing of) */
     {
         APR_OPTIONAL_FN_TYPE(ssl_engine_disable) *disable;
         disable = APR_RETRIEVE_OPTIONAL_FN(ssl_engine_disable);
