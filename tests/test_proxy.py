@@ -31,7 +31,7 @@ BE_RE = re.compile(r"^(\d+) (\S+) (\S+) sni=(\S*) cn=(.*) (\S+) (\d+) (\S+)$")
 
 # what a refused backend leaves in the front's error log besides our line
 PROXY_ERRORS = (r"\[proxy(_http|_http2|_wstunnel)?:error\]", r"\[tls:error\].*TLS0501")
-BACKEND_PATHS = ("plain", "ssl", "via-tls", "byip", "h2", "tls", "m", "on", "off", "via-ssl",
+BACKEND_PATHS = ("plain", "ssl", "via-tls", "byip", "h2", "tls", "m", "on", "off", "on12", "via-ssl",
                  "via-vhost", "noca", "wrong", "untrusted")
 
 
@@ -116,6 +116,12 @@ def front(env, ssl_backend, tls_backend):
         '  <Proxy "https://localhost:%d/off/">' % p("resume"),
         "    TLSProxySessionCache off",
         "  </Proxy>",
+        "  ProxyPass /resume-on12/ https://localhost:%d/on12/ disablereuse=on" % p("resume"),
+        '  <Proxy "https://localhost:%d/on12/">' % p("resume"),
+        "    TLSProxyProtocol TLSv1.2+",
+        "    TLSProxyCiphersSuppress TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:"
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "  </Proxy>",
         "  ProxyPass /via-tls/ https://localhost:%d/via-tls/ disablereuse=on" % p("ssl"),
         "  ProxyPass /via-ssl/ https://localhost:%d/via-ssl/ disablereuse=on" % p("ssl"),
         '  <Proxy "https://localhost:%d/via-ssl/">' % p("ssl"),
@@ -125,6 +131,7 @@ def front(env, ssl_backend, tls_backend):
         "    SSLProxyProtocol TLSv1.2",
         "  </Proxy>",
         "  ProxyPass /wss/ wss://localhost:%d/wsb/" % p("ssl"),
+        "  ProxyPass /wsh/ https://localhost:%d/wsb/ upgrade=websocket" % p("ssl"),
         "  ProxyTimeout 30",
     ])
     b_extra = "\n".join([   # TLSProxyEngine on without TLSProxyCA
@@ -301,7 +308,7 @@ def test_session_resumption_to_backends(env, front, ssl_backend):
     """8 requests, each on a new backend connection (disablereuse=on): with the client session
     store one full handshake and 7 resumed; with TLSProxySessionCache off, 8 full ones."""
     counts = {}
-    for which in ("on", "off"):
+    for which in ("on", "off", "on12"):
         for i in range(8):
             r = _get(env, front, "/resume-%s/whoami.txt" % which)
             assert r.status == 200 and r.body == ("localhost %s\n" % which).encode(), r
@@ -310,10 +317,11 @@ def test_session_resumption_to_backends(env, front, ssl_backend):
         full = sum(1 for e in entries if e["resumed"] == "Initial")
         resumed = sum(1 for e in entries if e["resumed"] == "Resumed")
         counts[which] = (full, resumed)
+        assert {e["protocol"] for e in entries} == {"TLSv1.2" if which == "on12" else "TLSv1.3"}
     print("\nbackend handshakes, 8 requests each: session cache on: %d full / %d resumed; "
-          "TLSProxySessionCache off: %d full / %d resumed"
-          % (counts["on"] + counts["off"]))
-    assert counts == {"on": (1, 7), "off": (8, 0)}, counts
+          "TLSProxySessionCache off: %d full / %d resumed; TLS 1.2, cache on: %d full / "
+          "%d resumed" % (counts["on"] + counts["off"] + counts["on12"]))
+    assert counts == {"on": (1, 7), "off": (8, 0), "on12": (1, 7)}, counts
 
 
 def _ws(env, front, path):
@@ -324,15 +332,18 @@ def _ws(env, front, path):
                               ping_interval=None)
 
 
-def test_websocket_to_a_wss_backend(env, front, ssl_backend):
+@pytest.mark.parametrize("prefix", ["/wss/", "/wsh/"])
+def test_websocket_to_a_wss_backend(env, front, ssl_backend, prefix):
+    """wss:// through mod_proxy_wstunnel, and https:// with upgrade=websocket through
+    mod_proxy_http; the backend (mod_ssl) tunnels to the WebSocket server."""
     async def run():
-        async with _ws(env, front, "/wss/echo") as ws:
+        async with _ws(env, front, prefix + "echo") as ws:
             for size in (1, 1000, 70000):
                 msg = os.urandom(size)
                 await asyncio.wait_for(ws.send(msg), 5)
                 back = await asyncio.wait_for(ws.recv(), 5)
                 assert back == msg, size
-        async with _ws(env, front, "/wss/push") as ws:
+        async with _ws(env, front, prefix + "push") as ws:
             start = time.monotonic()
             got = []
             while len(got) < 5:
@@ -341,6 +352,13 @@ def test_websocket_to_a_wss_backend(env, front, ssl_backend):
     elapsed = asyncio.run(run())
     # pushed every 100 ms by the backend: 5 arrive in well under 2 s when nothing is held back
     assert elapsed < 2.0, elapsed
+
+
+def test_graceful_restart_rebuilds(env, front, ssl_backend):
+    front.graceful()
+    for path in ("/ssl/whoami.txt", "/withcert/whoami.txt", "/h2/whoami.txt"):
+        r = _get(env, front, path)
+        assert r.status == 200, (path, r)
 
 
 # --- configuration ---------------------------------------------------------------------------
