@@ -14,6 +14,7 @@
 #include "tls_conn.h"
 #include "tls_ffi.h"
 #include "tls_filter.h"
+#include "tls_proxy.h"
 #include "tls_server.h"
 #include "tls_vars.h"
 #include "tls_version.h"
@@ -36,6 +37,7 @@ static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
     tls_server_report(ptemp, s);
+    tls_proxy_report(ptemp, s);
     return tls_cache_init(pconf, ptemp, s);
 }
 
@@ -43,10 +45,13 @@ static void tls_hooks(apr_pool_t *pool)
 {
     /* mod_ssl decides first; a connection it took is not ours (see tls_conn.c) */
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+    /* asked before mod_ssl for backend connections: we claim only where TLSProxyEngine is on */
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
     /* last: our LogFormat %{..}x, which serves every module's connections, wins over mod_ssl's */
     ap_hook_pre_config(tls_pre_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_check_config(tls_server_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(tls_proxy_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(tls_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tls_cache_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 
@@ -54,6 +59,7 @@ static void tls_hooks(apr_pool_t *pool)
     ap_hook_process_connection(tls_conn_process_connection, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_post_read_request(tls_conn_post_read_request, NULL, NULL, APR_HOOK_MIDDLE);
     tls_filter_register(pool);
+    ap_hook_ssl_bind_outgoing(tls_proxy_bind_outgoing, NULL, before_ssl, APR_HOOK_MIDDLE);
 
     ap_hook_ssl_conn_is_ssl(tls_vars_conn_is_ssl, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_var_lookup(tls_vars_lookup, NULL, NULL, APR_HOOK_MIDDLE);

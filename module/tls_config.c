@@ -76,6 +76,9 @@ void *tls_config_dir_create(apr_pool_t *p, char *dir)
 
     (void)dir;
     dc->options = TLS_OPT_RELATIVE; /* nothing given: inherit */
+    dc->proxy.engine = TLS_UNSET;
+    dc->proxy.min_version = TLS_UNSET;
+    dc->proxy.session_cache = TLS_UNSET;
     return dc;
 }
 
@@ -93,6 +96,22 @@ void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
         *nc = *add;
     }
     nc->user_name = add->user_name ? add->user_name : base->user_name;
+    nc->proxy_registered = 0;
+    {
+        tls_conf_proxy *np = &nc->proxy;
+        const tls_conf_proxy *bp = &base->proxy, *ap = &add->proxy;
+#define TLS_MERGE_PROXY(field, unset) np->field = (ap->field != (unset)) ? ap->field : bp->field
+        TLS_MERGE_PROXY(engine, TLS_UNSET);
+        TLS_MERGE_PROXY(ca, NULL);
+        TLS_MERGE_PROXY(min_version, TLS_UNSET);
+        TLS_MERGE_PROXY(ciphers_prefer, NULL);
+        TLS_MERGE_PROXY(ciphers_suppress, NULL);
+        TLS_MERGE_PROXY(machine_certs, NULL);
+        TLS_MERGE_PROXY(session_cache, TLS_UNSET);
+        TLS_MERGE_PROXY(section, NULL);
+        TLS_MERGE_PROXY(defined_at, NULL);
+#undef TLS_MERGE_PROXY
+    }
     return nc;
 }
 
@@ -544,7 +563,212 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* --- TLSProxy*: server, vhost and <Proxy> context ---------------------------------------- */
+
+static apr_array_header_t *proxy_sections;
+
+static apr_status_t forget_proxy_sections(void *unused)
+{
+    (void)unused;
+    proxy_sections = NULL;
+    return APR_SUCCESS;
+}
+
+apr_array_header_t *tls_config_proxy_sections(void)
+{
+    static apr_array_header_t empty; /* nelts 0 */
+
+    return proxy_sections ? proxy_sections : &empty;
+}
+
+/* Whether the directive is inside a <Proxy> or <ProxyMatch> section. */
+static int in_proxy_section(cmd_parms *cmd)
+{
+    const ap_directive_t *d;
+
+    for (d = cmd->directive ? cmd->directive->parent : NULL; d; d = d->parent) {
+        if (!strcasecmp(d->directive, "<Proxy") || !strcasecmp(d->directive, "<ProxyMatch")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Checks the context of a TLSProxy* directive and returns its settings: those of the server
+ * or vhost, or of the <Proxy> section it is in (which is then listed for startup). */
+static const char *proxy_context(cmd_parms *cmd, void *dcv, tls_conf_proxy **pc)
+{
+    tls_conf_dir *dc = dcv;
+    const char *err;
+
+    /* (all three NOT_IN_* bits together would refuse <Proxy> too) */
+    err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION);
+    if (!err && cmd->path && !in_proxy_section(cmd)) {
+        err = apr_pstrcat(cmd->pool, cmd->cmd->name, " cannot occur within <Files> or "
+                          "other directory sections", NULL);
+    }
+    if (err) {
+        return apr_pstrcat(cmd->pool, err, " (TLSProxy* directives belong in the server "
+                           "config, a <VirtualHost> or a <Proxy> section)", NULL);
+    }
+    *pc = &dc->proxy;
+    if (!dc->proxy.defined_at) {
+        dc->proxy.defined_at = defined_at(cmd);
+    }
+    if (cmd->path && !dc->proxy_registered) {
+        tls_proxy_section *sec;
+        if (!proxy_sections) {
+            proxy_sections = apr_array_make(cmd->pool, 4, sizeof(tls_proxy_section));
+            apr_pool_cleanup_register(cmd->pool, NULL, forget_proxy_sections,
+                                      apr_pool_cleanup_null);
+        }
+        sec = apr_array_push(proxy_sections);
+        sec->dc = dc;
+        sec->server = cmd->server;
+        dc->proxy_registered = 1;
+        dc->proxy.section = apr_pstrcat(cmd->pool, "<Proxy ", cmd->path, ">", NULL);
+    }
+    return NULL;
+}
+
+static const char *set_proxy_engine(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_proxy *pc;
+    const char *err;
+
+    if ((err = proxy_context(cmd, dc, &pc)) || (err = flag_arg(cmd, arg, &pc->engine))) {
+        return err;
+    }
+    return NULL;
+}
+
+static const char *set_proxy_ca(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_proxy *pc;
+    const char *err, *path;
+
+    if ((err = proxy_context(cmd, dc, &pc))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "system")) {
+        pc->ca = "system";
+        return NULL;
+    }
+    if ((err = file_arg(cmd, "CA", arg, &path))) {
+        return err;
+    }
+    pc->ca = path;
+    return NULL;
+}
+
+static const char *set_proxy_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_proxy *pc;
+    const char *err;
+    uint16_t v;
+
+    if ((err = proxy_context(cmd, dc, &pc))) {
+        return err;
+    }
+    if ((err = tls_proto_parse_min_version(cmd->pool, arg, &v))) {
+        return cmd_error(cmd, err);
+    }
+    pc->min_version = v;
+    return NULL;
+}
+
+static const char *set_proxy_suites(cmd_parms *cmd, void *dc, const char *arg, int prefer)
+{
+    apr_array_header_t *parsed = apr_array_make(cmd->pool, 8, sizeof(uint16_t));
+    apr_array_header_t **ids;
+    tls_conf_proxy *pc;
+    const char *err;
+
+    if ((err = proxy_context(cmd, dc, &pc))) {
+        return err;
+    }
+    if ((err = tls_proto_parse_suites(cmd->pool, arg, parsed))) {
+        return cmd_error(cmd, err);
+    }
+    ids = prefer ? &pc->ciphers_prefer : &pc->ciphers_suppress;
+    if (!*ids) {
+        *ids = parsed;
+    }
+    else {
+        apr_array_cat(*ids, parsed);
+    }
+    return NULL;
+}
+
+static const char *set_proxy_ciphers_prefer(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return set_proxy_suites(cmd, dc, arg, 1);
+}
+
+static const char *set_proxy_ciphers_suppress(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return set_proxy_suites(cmd, dc, arg, 0);
+}
+
+static const char *set_proxy_machine_cert(cmd_parms *cmd, void *dc, const char *cert,
+                                          const char *key)
+{
+    tls_conf_proxy *pc;
+    tls_cert_spec *spec;
+    const char *err, *cert_path, *key_path = NULL;
+
+    if ((err = proxy_context(cmd, dc, &pc))
+        || (err = file_arg(cmd, "certificate", cert, &cert_path))
+        || (key && (err = file_arg(cmd, "key", key, &key_path)))) {
+        return err;
+    }
+    if (!pc->machine_certs) {
+        pc->machine_certs = apr_array_make(cmd->pool, 2, sizeof(tls_cert_spec));
+    }
+    spec = apr_array_push(pc->machine_certs);
+    spec->cert_file = cert_path;
+    spec->key_file = key_path;
+    spec->defined_at = defined_at(cmd);
+    return NULL;
+}
+
+static const char *set_proxy_session_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tls_conf_proxy *pc;
+    const char *err;
+
+    if ((err = proxy_context(cmd, dc, &pc))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "off") || !strcasecmp(arg, "none")) {
+        pc->session_cache = 0;
+        return NULL;
+    }
+    if (!int_arg(arg, 0, 1000000, &pc->session_cache)) {
+        return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is neither a number of sessions "
+                         "from 0 to 1000000 nor 'off'", arg));
+    }
+    return NULL;
+}
+
+#define TLS_PROXY_CONF (RSRC_CONF | ACCESS_CONF)
+
 const command_rec tls_conf_cmds[] = {
+    AP_INIT_TAKE1("TLSProxyEngine", set_proxy_engine, NULL, TLS_PROXY_CONF,
+                  "on: mod_tls speaks TLS to https:// backends here (default off)"),
+    AP_INIT_TAKE1("TLSProxyCA", set_proxy_ca, NULL, TLS_PROXY_CONF,
+                  "PEM file of the CAs backend certificates must chain to, or 'system'"),
+    AP_INIT_TAKE1("TLSProxyProtocol", set_proxy_protocol, NULL, TLS_PROXY_CONF,
+                  "lowest TLS version to use with backends: default, TLSv1.2+ or TLSv1.3+"),
+    AP_INIT_RAW_ARGS("TLSProxyCiphersPrefer", set_proxy_ciphers_prefer, NULL, TLS_PROXY_CONF,
+                     "cipher suites to prefer with backends, in order"),
+    AP_INIT_RAW_ARGS("TLSProxyCiphersSuppress", set_proxy_ciphers_suppress, NULL,
+                     TLS_PROXY_CONF, "cipher suites never to use with backends"),
+    AP_INIT_TAKE12("TLSProxyMachineCertificate", set_proxy_machine_cert, NULL, TLS_PROXY_CONF,
+                   "PEM certificate (+chain) file and optional key file offered to backends "
+                   "that ask for a client certificate (repeatable)"),
+    AP_INIT_TAKE1("TLSProxySessionCache", set_proxy_session_cache, NULL, TLS_PROXY_CONF,
+                  "sessions kept per backend config for resumption (default 256), or off"),
     AP_INIT_TAKE1("TLSEngine", set_engine, NULL, RSRC_CONF,
                   "[address:]port on which mod_tls terminates TLS (repeatable)"),
     AP_INIT_TAKE12("TLSCertificate", set_certificate, NULL, RSRC_CONF,

@@ -76,12 +76,37 @@ typedef struct {
 #define TLS_OPT_EXPORT_CERT_DATA 0x02
 #define TLS_OPT_RELATIVE         0x40000000 /* only +/- given: relative to the parent */
 
-/* Per directory (and server/vhost defaults): TLSOptions, with mod_ssl's SSLOptions semantics. */
+/* TLSProxy* settings: in the server and vhost defaults and in <Proxy> sections (so they live in
+ * the per-directory config that mod_proxy hands to ssl_bind_outgoing). Every field starts
+ * unset; a merge takes the inner context's value if set. */
 typedef struct {
+    int engine;                       /* TLSProxyEngine 0/1; TLS_UNSET */
+    const char *ca;                   /* TLSProxyCA: absolute path, or "system"; NULL: unset */
+    int min_version;                  /* TLSProxyProtocol: 0x0303/0x0304; TLS_UNSET */
+    apr_array_header_t *ciphers_prefer;   /* TLSProxyCiphersPrefer, uint16_t; NULL: unset */
+    apr_array_header_t *ciphers_suppress; /* TLSProxyCiphersSuppress, uint16_t; NULL: unset */
+    apr_array_header_t *machine_certs;    /* TLSProxyMachineCertificate, tls_cert_spec; NULL */
+    int session_cache;                /* TLSProxySessionCache entries, 0: off; TLS_UNSET */
+    const char *section;              /* "<Proxy path>" where set, or NULL (server/vhost) */
+    const char *defined_at;           /* "file:line" of the first TLSProxy* directive here */
+} tls_conf_proxy;
+
+#define TLS_PROXY_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+
+/* One <Proxy> section that has TLSProxy* directives, and the server it appears in. */
+typedef struct {
+    struct tls_conf_dir *dc;
+    server_rec *server;
+} tls_proxy_section;
+
+/* Per directory (and server/vhost defaults): TLSOptions, with mod_ssl's SSLOptions semantics. */
+typedef struct tls_conf_dir {
     int options;                      /* options in effect (+ TLS_OPT_RELATIVE) */
     int options_add;                  /* added with + */
     int options_del;                  /* removed with - */
     const char *user_name;            /* TLSUserName: the variable for r->user; NULL: unset */
+    tls_conf_proxy proxy;             /* TLSProxy* (server, vhost, <Proxy>) */
+    int proxy_registered;             /* listed in tls_config_proxy_sections() */
 } tls_conf_dir;
 
 extern module AP_MODULE_DECLARE_DATA tls_module;
@@ -101,6 +126,10 @@ const char *tls_config_user_name(request_rec *r);
 
 /* Replaces every still-unset field of sc (and of its global part) with its default. */
 void tls_config_server_finalize(tls_conf_server *sc);
+
+/* The <Proxy> sections with TLSProxy* directives (tls_proxy_section), in config order; an
+ * empty array when there are none. Lives in pconf. */
+apr_array_header_t *tls_config_proxy_sections(void);
 
 /* The config of s; never NULL. */
 tls_conf_server *tls_config_server_get(server_rec *s);

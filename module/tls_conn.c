@@ -14,6 +14,7 @@
 #include "tls_filter.h"
 #include "tls_server.h"
 #include "tls_proto.h"
+#include "tls_proxy.h"
 #include "tls_vars.h"
 
 APLOG_USE_MODULE(tls);
@@ -35,6 +36,7 @@ static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
 {
     apr_pool_t *p = tc->c->pool;
     const char *detail = NULL;
+    const char *peer = tc->outgoing ? "backend" : "client";
 
     *by_client = 1;
     if (TLS_FFI_IS_ERROR(rv)) {
@@ -48,10 +50,10 @@ static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
         return (detail && *detail) ? detail : tls_ffi_strerror(p, rv);
     }
     if (APR_STATUS_IS_TIMEUP(rv)) {
-        return "timed out waiting for the client";
+        return apr_pstrcat(p, "timed out waiting for the ", peer, NULL);
     }
     if (rv == APR_EOF) {
-        return "the client closed the connection";
+        return apr_pstrcat(p, "the ", peer, " closed the connection", NULL);
     }
     if (rv == APR_EGENERAL) {
         *by_client = 0;
@@ -70,6 +72,20 @@ apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
         return rv;
     }
     reason = failure_reason(tc, rv, &by_client);
+    if (tc->outgoing) {
+        /* mod_proxy answers 502 (c->aborted); this line says why */
+        ap_log_cerror(APLOG_MARK, APLOG_ERR, 0, c, "TLS0501: %s backend %s failed: %s",
+                      !strcmp(during, "reading") ? "reading from"
+                      : !strcmp(during, "writing") ? "writing to" : during,
+                      tc->backend ? tc->backend : c->client_ip, reason);
+        if (!c->aborted) {
+            tls_filter_net_flush(tc);
+        }
+        tc->failed = 1;
+        tc->state = TLS_CONN_CLOSED;
+        c->aborted = 1;
+        return rv;
+    }
     /* a client that connects and leaves without a byte is a health check, not news */
     level = !by_client ? APLOG_ERR : (rv == APR_EOF && tc->state == TLS_CONN_HELLO)
                                      ? APLOG_DEBUG : APLOG_INFO;
@@ -227,11 +243,19 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->suite = tls_ffi_conn_suite(tc->tls);
     tc->resumed = tls_ffi_conn_is_resumed(tc->tls);
     tc->session_id = tls_ffi_conn_session_id(tc->tls, c->pool);
-    tc->key_index = tls_ffi_conn_key_index(tc->tls);
+    tc->key_index = tc->outgoing ? -1 : tls_ffi_conn_key_index(tc->tls);
     tc->client_vars = tls_vars_client_cert(c->pool, tc->tls, &tc->client_not_after);
     rv = tls_filter_net_flush(tc); /* e.g. TLS 1.3 session tickets */
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
+    }
+    if (tc->outgoing) {
+        tc->alpn = tls_ffi_conn_alpn(tc->tls, c->pool);
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      "TLS0504: handshake with backend %s done: %s, %s, ALPN %s",
+                      tc->backend, tls_proto_version_name(tc->version),
+                      tls_proto_suite_name(c->pool, tc->suite), tc->alpn ? tc->alpn : "none");
+        return APR_SUCCESS;
     }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
                   "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s, %s session",
@@ -255,6 +279,11 @@ apr_status_t tls_conn_handshake(tls_conn *tc, apr_read_type_e block)
     apr_status_t rv;
     apr_size_t fed;
 
+    if (tc->outgoing && !tc->tls && !tc->failed) {
+        if ((rv = tls_proxy_start(tc)) != APR_SUCCESS) {
+            return rv; /* logged and failed there */
+        }
+    }
     while (tc->state < TLS_CONN_OPEN) {
         if (tc->state == TLS_CONN_HELLO) {
             rv = tls_ffi_acceptor_accept(tc->acceptor);
@@ -299,6 +328,15 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
     tls_conn *tc;
 
     (void)csd;
+    if (c->outgoing) {
+        /* ours only if ssl_bind_outgoing gave it to us (tls_proxy.c) */
+        tc = tls_conn_get(c);
+        if (!tc || !tc->outgoing || tc->in_filter) {
+            return DECLINED;
+        }
+        tls_filter_add(tc);
+        return OK;
+    }
     if (c->master || !tls_server_is_tls_addr(c->base_server, c->local_addr)) {
         return DECLINED;
     }
@@ -330,11 +368,30 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
     return OK;
 }
 
+tls_conn *tls_conn_create_outgoing(conn_rec *c, const struct tls_proxy_client *proxy)
+{
+    tls_conn *tc = apr_pcalloc(c->pool, sizeof(*tc));
+
+    tc->c = c;
+    tc->outgoing = 1;
+    tc->proxy = proxy;
+    tc->state = TLS_CONN_HANDSHAKE; /* the connection itself starts at the first I/O */
+    tc->server = c->base_server;
+    tc->key_index = -1;
+    tc->net_in = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->net_out = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->plain_in = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->tmp = apr_brigade_create(c->pool, c->bucket_alloc);
+    tc->buf = apr_palloc(c->pool, TLS_CONN_BUF_SIZE);
+    ap_set_module_config(c->conn_config, &tls_module, tc);
+    return tc;
+}
+
 int tls_conn_post_read_request(request_rec *r)
 {
     tls_conn *tc = tls_conn_get(r->connection);
 
-    if (!tc || !tc->server) {
+    if (!tc || !tc->server || tc->outgoing) {
         return DECLINED;
     }
     if (!tc->sni) {

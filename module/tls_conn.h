@@ -22,8 +22,13 @@ typedef enum {
     TLS_CONN_CLOSED      /* close_notify sent, or failed: no more TLS I/O */
 } tls_conn_state;
 
+struct tls_proxy_client; /* tls_proxy.h: the client configs for a backend connection */
+
 typedef struct tls_conn {
     conn_rec *c;
+    int outgoing;                  /* a connection to a backend (mod_proxy), we are the client */
+    const struct tls_proxy_client *proxy; /* outgoing: its configs (NULL: could not be built) */
+    const char *backend;           /* outgoing: "host:port" for messages, once started */
     tls_conn_state state;
     int failed;                    /* the handshake or the connection failed */
     server_rec *server;            /* vhost selected by SNI, set when HANDSHAKE starts */
@@ -63,6 +68,10 @@ int tls_conn_process_connection(conn_rec *c);
 /* post_read_request: 421 when the request's Host selects a vhost whose TLS settings differ
  * from those of the vhost the client's SNI selected. */
 int tls_conn_post_read_request(request_rec *r);
+
+/* ssl_bind_outgoing (tls_proxy.c): makes c, a backend connection of mod_proxy, ours; the
+ * filters follow at pre_connection and the handshake starts with the first I/O. */
+tls_conn *tls_conn_create_outgoing(conn_rec *c, const struct tls_proxy_client *proxy);
 
 /* Drives the handshake as far as the network allows: APR_SUCCESS once OPEN, APR_EAGAIN when
  * a non-blocking read found nothing, or an error after which the connection is CLOSED. */

@@ -72,6 +72,7 @@ static apr_status_t free_acceptor(void *o) { tlsr_acceptor_free(o); return APR_S
 static apr_status_t free_conn(void *o) { tlsr_conn_free(o); return APR_SUCCESS; }
 static apr_status_t free_x509(void *o) { tlsr_x509_free(o); return APR_SUCCESS; }
 static apr_status_t free_client_auth(void *o) { tlsr_client_auth_free(o); return APR_SUCCESS; }
+static apr_status_t free_client_config(void *o) { tlsr_client_config_free(o); return APR_SUCCESS; }
 
 /* Registers a cleanup for a crate object, casting away the const of shared handles: the
  * cleanup is the one place that releases them. */
@@ -510,4 +511,86 @@ apr_status_t tls_ffi_x509_validity(const tlsr_x509 *cert, apr_time_t *not_before
         *not_after = apr_time_from_sec(na);
     }
     return status(st);
+}
+
+/* --- client configs and connections to backends (proxy) ----------------------------------- */
+
+apr_status_t tls_ffi_client_config_build(apr_pool_t *p, const tls_ffi_client_params *params,
+                                         const tlsr_client_config **config, size_t *n_anchors,
+                                         const char **err)
+{
+    tlsr_client_config_builder *b = NULL;
+    char errbuf[ERRBUF_SIZE] = "";
+    tlsr_status st;
+    int i;
+
+    *n_anchors = 0;
+    if ((st = tlsr_client_config_builder_new(&b)) != TLSR_OK
+        || (st = tlsr_client_config_builder_set_versions(b, params->versions,
+                                                         (size_t)params->n_versions)) != TLSR_OK
+        || (st = tlsr_client_config_builder_set_suites(b, params->suites,
+                                                       (size_t)params->n_suites)) != TLSR_OK
+        || (st = tlsr_client_config_builder_set_session_cache_size(
+                     b, params->session_cache_size)) != TLSR_OK) {
+        goto cleanup;
+    }
+    if (params->ca_pem
+        && (st = tlsr_client_config_builder_add_ca_pem(b, (const uint8_t *)params->ca_pem,
+                                                       params->ca_len, n_anchors, errbuf,
+                                                       sizeof(errbuf))) != TLSR_OK) {
+        goto cleanup;
+    }
+    for (i = 0; i < params->n_keys; ++i) {
+        if ((st = tlsr_client_config_builder_add_certified_key(b, params->keys[i])) != TLSR_OK) {
+            goto cleanup;
+        }
+    }
+    st = tlsr_client_config_builder_build(b, config, errbuf, sizeof(errbuf));
+    b = NULL; /* consumed by build, on success and on failure */
+    if (st == TLSR_OK) {
+        on_pool(p, *config, free_client_config);
+    }
+cleanup:
+    tlsr_client_config_builder_free(b);
+    if (st != TLSR_OK) {
+        *err = apr_pstrdup(p, errbuf[0] ? errbuf : tlsr_status_str(st));
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_client_config_with_alpn(apr_pool_t *p, const tlsr_client_config *base,
+                                             const char *const *protos, int n,
+                                             const tlsr_client_config **config)
+{
+    const uint8_t *ptrs[8];
+    size_t lens[8];
+    tlsr_status st;
+    int i;
+
+    if (n > 8) {
+        n = 8;
+    }
+    for (i = 0; i < n; ++i) {
+        ptrs[i] = (const uint8_t *)protos[i];
+        lens[i] = strlen(protos[i]);
+    }
+    st = tlsr_client_config_with_alpn(base, ptrs, lens, (size_t)n, config);
+    if (st == TLSR_OK) {
+        on_pool(p, *config, free_client_config);
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_client_conn_create(apr_pool_t *p, const tlsr_client_config *config,
+                                        const char *host, tlsr_conn **conn, const char **err)
+{
+    char errbuf[ERRBUF_SIZE] = "";
+    tlsr_status st = tlsr_client_conn_new(config, host, conn, errbuf, sizeof(errbuf));
+
+    if (st != TLSR_OK) {
+        *err = apr_pstrdup(p, errbuf[0] ? errbuf : tlsr_status_str(st));
+        return status(st);
+    }
+    on_pool(p, *conn, free_conn);
+    return APR_SUCCESS;
 }

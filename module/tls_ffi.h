@@ -23,6 +23,7 @@ typedef struct tlsr_acceptor tlsr_acceptor;
 typedef struct tlsr_conn tlsr_conn;
 typedef struct tlsr_x509 tlsr_x509;
 typedef struct tlsr_client_auth tlsr_client_auth;
+typedef struct tlsr_client_config tlsr_client_config;
 
 /* Crate status n as an apr_status_t, and the statuses callers test for by name. */
 #define TLS_FFI_ERROR(n) (APR_OS_START_USERERR + 7000 + (n))
@@ -187,5 +188,27 @@ const char *tls_ffi_x509_text(const tlsr_x509 *cert, int field, apr_pool_t *p);
 const char *tls_ffi_x509_dn_attr(const tlsr_x509 *cert, int issuer, const char *attr,
                                  size_t index, apr_pool_t *p);
 const char *tls_ffi_x509_san(const tlsr_x509 *cert, int type, size_t index, apr_pool_t *p);
+
+/* --- client configs and connections to backends (proxy) ----------------------------------- */
+
+typedef struct {
+    const uint16_t *versions; int n_versions;          /* protocol versions to enable */
+    const uint16_t *suites; int n_suites;              /* suites, in preference order */
+    const char *ca_pem; apr_size_t ca_len;             /* trust anchors (PEM), NULL: none */
+    const tlsr_certified_key *const *keys; int n_keys; /* machine certificates */
+    size_t session_cache_size;                         /* client session store, 0: none */
+} tls_ffi_client_params;
+
+/* Builds a client config (freed with p); *n_anchors: trust anchors taken from ca_pem. */
+apr_status_t tls_ffi_client_config_build(apr_pool_t *p, const tls_ffi_client_params *params,
+                                         const tlsr_client_config **config, size_t *n_anchors,
+                                         const char **err);
+/* A variant of base offering the n ALPN protocols (sharing its session store). */
+apr_status_t tls_ffi_client_config_with_alpn(apr_pool_t *p, const tlsr_client_config *base,
+                                             const char *const *protos, int n,
+                                             const tlsr_client_config **config);
+/* A connection to backend `host` (DNS name or IP address), freed with p. */
+apr_status_t tls_ffi_client_conn_create(apr_pool_t *p, const tlsr_client_config *config,
+                                        const char *host, tlsr_conn **conn, const char **err);
 
 #endif /* TLS_FFI_H */

@@ -472,6 +472,74 @@ tlsr_status tlsr_client_auth_crl_info(const tlsr_client_auth *auth, size_t index
 
 void tlsr_client_auth_free(const tlsr_client_auth *auth);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Client configs: connections to backends (mod_proxy)                                        */
+
+typedef struct tlsr_client_config_builder tlsr_client_config_builder;
+typedef struct tlsr_client_config tlsr_client_config;
+
+tlsr_status tlsr_client_config_builder_new(tlsr_client_config_builder **out);
+void tlsr_client_config_builder_free(tlsr_client_config_builder *builder);
+
+/* Protocol versions and cipher suites, as for server configs. Default: all. */
+tlsr_status tlsr_client_config_builder_set_versions(tlsr_client_config_builder *builder,
+                                                    const uint16_t *versions, size_t n);
+tlsr_status tlsr_client_config_builder_set_suites(tlsr_client_config_builder *builder,
+                                                  const uint16_t *suites, size_t n);
+
+/* Adds every CERTIFICATE section of `pem` as a trust anchor for backend certificates (may be
+ * called several times). Certificates webpki cannot use as anchors are skipped; fails when
+ * there is no certificate or none is usable. *added (may be NULL): anchors added. Without any
+ * anchor, every backend certificate is refused ("no trust anchors configured"). */
+tlsr_status tlsr_client_config_builder_add_ca_pem(tlsr_client_config_builder *builder,
+                                                  const uint8_t *pem, size_t len, size_t *added,
+                                                  char *err, size_t err_cap);
+
+/* Adds a machine certificate (the builder takes its own reference), offered to a backend that
+ * asks for a client certificate: the first key that can sign with a scheme the backend
+ * accepts and whose chain names an issuer the backend lists, else the first that can sign. */
+tlsr_status tlsr_client_config_builder_add_certified_key(tlsr_client_config_builder *builder,
+                                                         const tlsr_certified_key *key);
+
+/* Size of the per-config in-memory client session store (entries; TLS 1.2 ids and tickets,
+ * TLS 1.3 tickets); 0 disables resumption. Default: 256. ALPN variants share the store. */
+tlsr_status tlsr_client_config_builder_set_session_cache_size(tlsr_client_config_builder *builder,
+                                                              size_t entries);
+
+/* ALPN protocols to offer, most preferred first. Default: none. */
+tlsr_status tlsr_client_config_builder_set_alpn(tlsr_client_config_builder *builder,
+                                                const uint8_t *const *protos,
+                                                const size_t *lens, size_t n);
+
+/* Builds the config; the builder is consumed in every case. */
+tlsr_status tlsr_client_config_builder_build(tlsr_client_config_builder *builder,
+                                             const tlsr_client_config **out,
+                                             char *err, size_t err_cap);
+
+/* A config sharing everything with `base` (the session store included) but offering the n
+ * ALPN protocols given (none for n 0). Meant to be done once per protocol list at startup. */
+tlsr_status tlsr_client_config_with_alpn(const tlsr_client_config *base,
+                                         const uint8_t *const *protos, const size_t *lens,
+                                         size_t n, const tlsr_client_config **out);
+
+void tlsr_client_config_free(const tlsr_client_config *config);
+
+/* A new connection to the backend `host` (NUL-terminated): a DNS name (sent as SNI, checked
+ * against the certificate's DNS names) or an IP address, IPv6 possibly in brackets (no SNI;
+ * checked against the certificate's iPAddress names). The connection is a tlsr_conn: drive it
+ * with the tlsr_conn_* calls, starting with tlsr_conn_write_tls (the ClientHello is pending).
+ * Its certificate errors are sentences naming the backend ("backend certificate of NAME not
+ * trusted (unknown issuer)", "backend certificate is not valid for name NAME ..."). A backend
+ * may send at most 5 certificates besides its own (bounds webpki 0.22.0's path building,
+ * RUSTSEC-2023-0052). On a client connection tlsr_conn_sni gives no name,
+ * tlsr_conn_is_resumed is always 0 (rustls 0.20 does not tell), tlsr_conn_peer_cert_* give the
+ * backend's chain. */
+tlsr_status tlsr_client_conn_new(const tlsr_client_config *config, const char *host,
+                                 tlsr_conn **out, char *err, size_t err_cap);
+
+/* 1 for a connection made by tlsr_client_conn_new, 0 for a server connection (or NULL). */
+int tlsr_conn_is_client(const tlsr_conn *conn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,17 +24,17 @@ pub struct tlsr_server_config {
     pub(crate) suites: Vec<u16>,
 }
 
-const TLS12: u16 = 0x0303;
-const TLS13: u16 = 0x0304;
+pub(crate) const TLS12: u16 = 0x0303;
+pub(crate) const TLS13: u16 = 0x0304;
 
-fn suite_by_id(id: u16) -> Option<SupportedCipherSuite> {
+pub(crate) fn suite_by_id(id: u16) -> Option<SupportedCipherSuite> {
     ALL_CIPHER_SUITES
         .iter()
         .copied()
         .find(|s| s.suite().get_u16() == id)
 }
 
-fn version_by_id(id: u16) -> Option<&'static SupportedProtocolVersion> {
+pub(crate) fn version_by_id(id: u16) -> Option<&'static SupportedProtocolVersion> {
     match id {
         TLS12 => Some(&rustls::version::TLS12),
         TLS13 => Some(&rustls::version::TLS13),
@@ -270,7 +270,7 @@ pub extern "C" fn tlsr_server_config_builder_add_certified_key(
 }
 
 /// One ALPN protocol id: 1..255 bytes.
-fn alpn_id(proto: *const u8, len: usize) -> Result<Vec<u8>, tlsr_status> {
+pub(crate) fn alpn_id(proto: *const u8, len: usize) -> Result<Vec<u8>, tlsr_status> {
     if proto.is_null() {
         return Err(TLSR_NULL_PARAM);
     }

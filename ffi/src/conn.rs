@@ -22,14 +22,15 @@ use crate::flight::FlightWatch;
 use crate::observe::{observe, Observed, TicketHash};
 use crate::status::Failure;
 use crate::*;
-use rustls::{ProtocolVersion, ServerConnection};
+use rustls::{ClientConnection, Connection, ProtocolVersion, ServerConnection};
 use std::io::{self, Read, Write};
 use std::os::raw::{c_char, c_int};
 
 /// tlsr.h `tlsr_conn`.
 #[allow(non_camel_case_types)]
 pub struct tlsr_conn {
-    tls: ServerConnection,
+    /// A server connection (from the acceptor) or a client one (to a backend, client.rs).
+    tls: Connection,
     /// Decrypted bytes not yet read (rustls tells only through process_new_packets).
     plaintext: usize,
     /// The error that killed the connection; repeated by read_tls and read.
@@ -45,7 +46,16 @@ pub struct tlsr_conn {
 
 impl tlsr_conn {
     /// A connection fresh from into_connection, with what was observed during that call.
-    pub(crate) fn new(mut tls: ServerConnection, observed: Observed) -> Self {
+    pub(crate) fn new(tls: ServerConnection, observed: Observed) -> Self {
+        Self::with(Connection::Server(tls), observed)
+    }
+
+    /// A connection to a backend, fresh from ClientConnection::new.
+    pub(crate) fn new_client(tls: ClientConnection) -> Self {
+        Self::with(Connection::Client(tls), Observed::default())
+    }
+
+    fn with(mut tls: Connection, observed: Observed) -> Self {
         tls.set_buffer_limit(None);
         tlsr_conn {
             tls,
@@ -58,6 +68,10 @@ impl tlsr_conn {
         }
     }
 
+    fn is_server(&self) -> bool {
+        matches!(self.tls, Connection::Server(_))
+    }
+
     fn version(&self) -> Option<ProtocolVersion> {
         self.tls.protocol_version()
     }
@@ -68,8 +82,12 @@ impl tlsr_conn {
             return false;
         }
         match self.version() {
-            Some(ProtocolVersion::TLSv1_3) => self.tls.received_resumption_data().is_some(),
-            Some(ProtocolVersion::TLSv1_2) => self.flight.abbreviated(),
+            // rustls 0.20 does not tell a client whether the server resumed: 0 there.
+            Some(ProtocolVersion::TLSv1_3) => match &self.tls {
+                Connection::Server(server) => server.received_resumption_data().is_some(),
+                Connection::Client(_) => false,
+            },
+            Some(ProtocolVersion::TLSv1_2) => self.is_server() && self.flight.abbreviated(),
             _ => false,
         }
     }
@@ -125,7 +143,10 @@ impl tlsr_conn {
                 Ok(())
             }
             Err(err) => {
-                let failure = Failure::from(&err);
+                let mut failure = Failure::from(&err);
+                if !self.is_server() {
+                    failure.message = for_backend(&failure.message);
+                }
                 self.failed = Some(failure.status);
                 self.last_error = failure.message.clone();
                 Err(failure)
@@ -202,6 +223,22 @@ impl tlsr_conn {
             .map_err(|e| Failure::new(TLSR_BUFFER_LIMIT, format!("write failed: {}", e)))?;
         Ok(data.len())
     }
+}
+
+/// The crate's messages speak of "the client" (the peer of a server): on a connection to a
+/// backend, the peer is the backend.
+fn for_backend(message: &str) -> String {
+    message
+        .replace("the client", "the backend")
+        .replace("client sent", "backend sent")
+        .replace("from the client", "from the backend")
+}
+
+#[no_mangle]
+pub extern "C" fn tlsr_conn_is_client(conn: *const tlsr_conn) -> c_int {
+    guard_value(0, || {
+        try_ref(conn).map_or(0, |c| c_int::from(!c.is_server()))
+    })
 }
 
 #[no_mangle]
@@ -342,7 +379,10 @@ pub extern "C" fn tlsr_conn_sni(
     // c_char and u8 have the same layout: the name is handed out as bytes.
     guard(|| {
         view_out(
-            try_ref(conn)?.tls.sni_hostname().map(str::as_bytes),
+            match &try_ref(conn)?.tls {
+                Connection::Server(server) => server.sni_hostname().map(str::as_bytes),
+                Connection::Client(_) => None,
+            },
             name as *mut *const u8,
             len,
         )

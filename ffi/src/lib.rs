@@ -7,7 +7,8 @@
 //! One file per concern: status.rs (statuses, rustls error mapping), der.rs + x509.rs
 //! (certificate parsing), dn.rs (distinguished names), oids.rs (OpenSSL's names for OIDs),
 //! fields.rs (tlsr_x509: certificate fields as text), certkey.rs, crl.rs (revocation lists),
-//! clientauth.rs (client certificate verification), config.rs, session.rs (the caller's session store),
+//! clientauth.rs (client certificate verification), client.rs (configs for
+//! connections to backends), config.rs, session.rs (the caller's session store),
 //! ticket.rs (session tickets), observe.rs (what the shared callbacks did for one connection),
 //! flight.rs (the server's outgoing handshake), acceptor.rs, conn.rs.
 
@@ -15,6 +16,7 @@
 
 mod acceptor;
 mod certkey;
+mod client;
 mod clientauth;
 mod config;
 mod conn;
@@ -32,6 +34,7 @@ pub mod x509;
 
 pub use acceptor::*;
 pub use certkey::*;
+pub use client::*;
 pub use clientauth::*;
 pub use config::*;
 pub use conn::*;

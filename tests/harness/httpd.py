@@ -47,6 +47,7 @@ KNOWN_MODULES = {
     "proxy": ("proxy_module", "mod_proxy.so"),
     "proxy_http": ("proxy_http_module", "mod_proxy_http.so"),
     "proxy_wstunnel": ("proxy_wstunnel_module", "mod_proxy_wstunnel.so"),
+    "proxy_http2": ("proxy_http2_module", "mod_proxy_http2.so"),
     "reqtimeout": ("reqtimeout_module", "mod_reqtimeout.so"),
     "socache_memcache": ("socache_memcache_module", "mod_socache_memcache.so"),
     "socache_redis": ("socache_redis_module", "mod_socache_redis.so"),

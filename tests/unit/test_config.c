@@ -95,6 +95,41 @@ static void check_options(apr_pool_t *p)
           "TLSUserName overridden");
 }
 
+/* TLSProxy* (per directory: server, vhost, <Proxy>): every field starts unset, an inner
+ * context's set fields win, unset ones are inherited. A static assertion makes sure a field
+ * added later is merged (and listed) too. */
+_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_proxy) == 72,
+               "tls_conf_proxy changed: update tls_config_dir_merge and check_proxy");
+
+static void check_proxy(apr_pool_t *p)
+{
+    tls_conf_dir *outer = tls_config_dir_create(p, NULL), *inner = tls_config_dir_create(p, NULL);
+    tls_conf_dir *m;
+    apr_array_header_t *ids = apr_array_make(p, 1, sizeof(uint16_t));
+
+    CHECK(outer->proxy.engine == TLS_UNSET && outer->proxy.min_version == TLS_UNSET
+          && outer->proxy.session_cache == TLS_UNSET && !outer->proxy.ca
+          && !outer->proxy.machine_certs, "TLSProxy* start unset");
+    outer->proxy.engine = 1;
+    outer->proxy.ca = "system";
+    outer->proxy.min_version = 0x0303;
+    outer->proxy.ciphers_prefer = ids;
+    outer->proxy.session_cache = 256;
+    inner->proxy.engine = 0;
+    inner->proxy.session_cache = 0;
+    inner->proxy.ciphers_suppress = ids;
+    inner->proxy.machine_certs = apr_array_make(p, 1, sizeof(tls_cert_spec));
+    inner->proxy.section = "<Proxy x>";
+    m = tls_config_dir_merge(p, outer, inner);
+    CHECK(m->proxy.engine == 0 && m->proxy.session_cache == 0, "inner values win");
+    CHECK(m->proxy.ca && !strcmp(m->proxy.ca, "system") && m->proxy.min_version == 0x0303
+          && m->proxy.ciphers_prefer == ids, "outer values are inherited");
+    CHECK(m->proxy.ciphers_suppress == ids && m->proxy.machine_certs
+          && m->proxy.section && !m->proxy_registered, "inner lists and section");
+    m = tls_config_dir_merge(p, outer, tls_config_dir_create(p, NULL));
+    CHECK(m->proxy.engine == 1 && m->proxy.session_cache == 256, "an empty context inherits");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -161,6 +196,7 @@ int main(void)
     CHECK(fresh->honor_client_order == 1, "explicit TLSHonorClientOrder on is kept");
 
     check_options(p);
+    check_proxy(p);
 
     apr_pool_destroy(p);
     apr_terminate();
