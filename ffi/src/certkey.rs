@@ -270,9 +270,7 @@ pub extern "C" fn tlsr_certified_key_validity(
 
 #[no_mangle]
 pub extern "C" fn tlsr_certified_key_chain_len(key: *const tlsr_certified_key) -> usize {
-    guard_value(0, || {
-        try_ref(key).map(|key| key.certs.len()).unwrap_or(0)
-    })
+    guard_value(0, || try_ref(key).map(|key| key.certs.len()).unwrap_or(0))
 }
 
 #[no_mangle]

@@ -27,8 +27,14 @@ impl ServerCertVerifier for Recorder {
         now: SystemTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         *self.seen.lock().unwrap() = Some(ocsp_response.to_vec());
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, scts, ocsp_response, now)
+        self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            scts,
+            ocsp_response,
+            now,
+        )
     }
 }
 
@@ -90,8 +96,14 @@ fn staple_reaches_alpn_variants_and_keeps_the_chain_view() {
     );
     let variant = Config(variant);
     assert_eq!(set_ocsp(&key, b"for every variant"), TLSR_OK);
-    assert_eq!(stapled(&variant, &rustls::version::TLS13), b"for every variant");
-    assert_eq!(stapled(&base, &rustls::version::TLS12), b"for every variant");
+    assert_eq!(
+        stapled(&variant, &rustls::version::TLS13),
+        b"for every variant"
+    );
+    assert_eq!(
+        stapled(&base, &rustls::version::TLS12),
+        b"for every variant"
+    );
     // the chain did not change
     assert_eq!(key_leaf(&key), leaf);
     assert_eq!(tlsr_certified_key_chain_len(key.0), 2);
@@ -100,8 +112,14 @@ fn staple_reaches_alpn_variants_and_keeps_the_chain_view() {
 #[test]
 fn set_ocsp_checks_its_arguments() {
     let key = load_files("ec256.pem", "ec256.pkcs8.key");
-    assert_eq!(tlsr_certified_key_set_ocsp(null(), b"x".as_ptr(), 1), TLSR_NULL_PARAM);
-    assert_eq!(tlsr_certified_key_set_ocsp(key.0, null(), 5), TLSR_NULL_PARAM);
+    assert_eq!(
+        tlsr_certified_key_set_ocsp(null(), b"x".as_ptr(), 1),
+        TLSR_NULL_PARAM
+    );
+    assert_eq!(
+        tlsr_certified_key_set_ocsp(key.0, null(), 5),
+        TLSR_NULL_PARAM
+    );
     assert_eq!(tlsr_certified_key_set_ocsp(key.0, null(), 0), TLSR_OK);
     let huge = vec![0u8; 64 * 1024 + 1];
     assert_eq!(set_ocsp(&key, &huge), TLSR_INVALID_PARAM);
