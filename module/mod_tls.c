@@ -13,6 +13,7 @@
 #include "tls_config.h"
 #include "tls_conn.h"
 #include "tls_ffi.h"
+#include "tls_md.h"
 #include "tls_filter.h"
 #include "tls_server.h"
 #include "tls_vars.h"
@@ -35,6 +36,10 @@ static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
+    /* after mod_md's first post_config hook (it names mod_tls.c as its successor) */
+    if (tls_md_post_config(pconf, ptemp, s) != OK) {
+        return !OK;
+    }
     tls_server_report(ptemp, s);
     return tls_cache_init(pconf, ptemp, s);
 }
@@ -74,5 +79,5 @@ AP_DECLARE_MODULE(tls) = {
     tls_config_server_merge,    /* merge per-server */
     tls_conf_cmds,              /* directives */
     tls_hooks,
-    AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_ALWAYS_MERGE /* every vhost its own config: mod_md certificates differ */
 };
