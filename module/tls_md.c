@@ -49,17 +49,15 @@ static int add_certificates(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     const char *name = tls_server_name(ptemp, s);
     int fallback = 0;
 
-    if (ap_ssl_add_cert_files(s, pconf, cert_files, key_files) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TLS0403: %s: a module providing "
-                     "certificates (mod_md) failed; see its messages above", name);
-        return !OK;
-    }
+    /* What the calls return says nothing: mod_md answers DONE when it added files, which
+     * httpd reports as an error; what counts is what the arrays hold. */
+    ap_ssl_add_cert_files(s, pconf, cert_files, key_files);
     if (cert_files->nelts == 0) {
         if (sc->certs->nelts > 0) {
             return OK; /* TLSCertificate only: built at check_config */
         }
-        if (ap_ssl_add_fallback_cert_files(s, pconf, cert_files, key_files) != APR_SUCCESS
-            || cert_files->nelts == 0) {
+        ap_ssl_add_fallback_cert_files(s, pconf, cert_files, key_files);
+        if (cert_files->nelts == 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                          "TLS0401: %s serves TLS (TLSEngine) but has no certificate: no "
                          "TLSCertificate, and no module (mod_md: MDomain, MDCertificateFile) "
