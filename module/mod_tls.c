@@ -30,16 +30,17 @@ static int tls_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
+    /* after mod_md's first post_config hook (it names mod_tls.c as its successor); on both
+     * passes, so that a server without any certificate stops `apache2 -k start` at once */
+    if (tls_md_post_config(pconf, ptemp, s) != OK) {
+        return !OK;
+    }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK; /* the first of two startup passes: set up and say it once, on the real one */
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
-    /* after mod_md's first post_config hook (it names mod_tls.c as its successor) */
-    if (tls_md_post_config(pconf, ptemp, s) != OK) {
-        return !OK;
-    }
     tls_server_report(ptemp, s);
     return tls_cache_init(pconf, ptemp, s);
 }

@@ -5,6 +5,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_core.h>
 #include <http_protocol.h>
 #include <http_ssl.h>
 
@@ -183,8 +184,8 @@ int tls_md_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *base)
             rv = !OK; /* go on, to name every server without a certificate */
             continue;
         }
-        if (sc->tls) {
-            prime_ocsp(pconf, ptemp, s, sc->tls);
+        if (sc->tls && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+            prime_ocsp(pconf, ptemp, s, sc->tls); /* on the real pass, which mod_md serves */
         }
     }
     return rv;

@@ -21,10 +21,10 @@ struct tls_vhost_tls;
  * server without TLSCertificate is then not an error at check_config. */
 int tls_md_provides_certs(void);
 
-/* post_config, the real startup pass: for every TLS server, adds the certificates other
+/* post_config, both startup passes: for every TLS server, adds the certificates other
  * modules provide (ap_ssl_add_cert_files) and builds its configs with them; a server with
  * none gets a fallback certificate (ap_ssl_add_fallback_cert_files) and answers 503, or stops
- * startup naming it. Then primes OCSP stapling (ap_ssl_ocsp_prime) for every certificate
+ * startup naming it. On the real pass, then primes OCSP stapling (ap_ssl_ocsp_prime) for every certificate
  * with an issuer in its chain. pconf: the generation's pool; ptemp: scratch. */
 int tls_md_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *base);
 

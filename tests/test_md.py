@@ -266,3 +266,21 @@ def test_ocsp_response_is_refreshed(env, ocsp_server, ocsp_pki):
     assert later["status"] == "successful" and later["cert_status"] == "good", later["text"]
     assert _when(later["this_update"]) > _when(first["this_update"]), \
         (first["this_update"], later["text"])
+
+
+# --------------------------------------------------------------------------------------------
+# no certificate from anywhere
+
+
+def test_tls_vhost_without_any_certificate_names_it(env):
+    """mod_md loaded, but the vhost is in no MDomain and has no TLSCertificate: startup stops
+    and says which vhost (at post_config: `apache2 -t` cannot know what mod_md provides)."""
+    h = env.httpd("md-nocert", modules=["md"])
+    h.listen("https")
+    h.global_extra = md_global(h)
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("nocert.test")
+    assert h.configtest().ok
+    res = h.start(check=False, wait_timeout=10)
+    assert not res.ok and res.returncode != 0, res
+    assert re.search(r"TLS0401: virtual host nocert\.test.* has no certificate", res.output), res
