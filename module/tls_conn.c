@@ -353,7 +353,7 @@ int tls_conn_post_read_request(request_rec *r)
     }
     if (tc->service_unavailable) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "TLS0410: 503 Service Unavailable: %s has no certificate of its own yet "
+                      "TLS0403: 503 Service Unavailable: %s has no certificate of its own yet "
                       "(mod_md's fallback certificate) or this is an ACME challenge connection",
                       tls_server_name(r->pool, tc->server));
         return HTTP_SERVICE_UNAVAILABLE;

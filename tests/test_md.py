@@ -146,7 +146,7 @@ def test_fallback_certificate_and_503(env, server):
     assert "Apache Managed Domain Fallback" in (r.peer or ""), r
     assert r.status == 503, r
     assert server.wait_log(r"TLS0402: virtual host fallback\.test")
-    assert server.wait_log(r"TLS0410: 503 Service Unavailable")
+    assert server.wait_log(r"TLS0403: 503 Service Unavailable")
 
 
 def test_tls_alpn_01_challenge_answered(env, server):
