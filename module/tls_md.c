@@ -42,7 +42,7 @@ static void add_specs(apr_array_header_t *certs, const apr_array_header_t *cert_
 /* The certificates of one TLS server: mod_md's (preferred, first), then its TLSCertificate
  * ones; with none at all, mod_md's fallback certificate. */
 static int add_certificates(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
-                            tls_conf_server *sc)
+                            tls_conf_server *sc, int real_pass)
 {
     apr_array_header_t *cert_files = apr_array_make(pconf, 2, sizeof(const char *));
     apr_array_header_t *key_files = apr_array_make(pconf, 2, sizeof(const char *));
@@ -75,8 +75,11 @@ static int add_certificates(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     if (tls_server_build(pconf, ptemp, s, certs) != OK) {
         return !OK;
     }
+    sc->tls->service_unavailable = fallback;
+    if (!real_pass) {
+        return OK; /* say it once, on the pass that serves */
+    }
     if (fallback) {
-        sc->tls->service_unavailable = 1;
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "TLS0402: %s has no certificate yet: it serves mod_md's temporary "
                      "fallback certificate and answers every request with 503 Service "
@@ -172,6 +175,7 @@ static void prime_ocsp(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
 
 int tls_md_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *base)
 {
+    int real_pass = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
     server_rec *s;
     int rv = OK;
 
@@ -180,11 +184,11 @@ int tls_md_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *base)
         if (!sc->is_tls) {
             continue;
         }
-        if (add_certificates(pconf, ptemp, s, sc) != OK) {
+        if (add_certificates(pconf, ptemp, s, sc, real_pass) != OK) {
             rv = !OK; /* go on, to name every server without a certificate */
             continue;
         }
-        if (sc->tls && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        if (sc->tls && real_pass) {
             prime_ocsp(pconf, ptemp, s, sc->tls); /* on the real pass, which mod_md serves */
         }
     }
