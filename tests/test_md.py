@@ -102,7 +102,7 @@ def pki(env):
 
 @pytest.fixture(scope="module")
 def server(env, pki):
-    h = env.httpd("md", modules=["md"], log_level="warn md:info tls:debug")
+    h = env.httpd("md", modules=["md"], log_level="warn md:info %s:debug" % env.log_module)
     h.listen("https")
     h.global_extra = "\n".join([md_global(h), mdomain("md.test", pki.md),
                                 mdomain("chall.test", pki.chall), mdomain("fallback.test")])
@@ -191,7 +191,7 @@ def ocsp_pki(env):
 
 @pytest.fixture(scope="module")
 def ocsp_server(env, ocsp_pki):
-    h = env.httpd("md-ocsp", modules=["md"], log_level="warn md:info tls:debug")
+    h = env.httpd("md-ocsp", modules=["md"], log_level="warn md:info %s:debug" % env.log_module)
     h.listen("https")
     # renew a response when 90% of its validity is left: every few seconds here
     h.global_extra = "\n".join([
@@ -264,6 +264,7 @@ def test_ocsp_response_is_refreshed(env, ocsp_server, ocsp_pki):
     later = wait_stapled(ocsp_server.port(), "ocsp.test", ocsp_pki.ca_file, timeout=45,
                          newer_than=first["this_update"])
     assert later["status"] == "successful" and later["cert_status"] == "good", later["text"]
+    print("OCSP This Update: first %s, later %s" % (first["this_update"], later["this_update"]))
     assert _when(later["this_update"]) > _when(first["this_update"]), \
         (first["this_update"], later["text"])
 
