@@ -97,6 +97,7 @@ def pki(env):
     p = OcspPki(os.path.join(env.workdir, "md-pki"), cn="mod_md test CA")
     p.md = p.leaf("md.test")
     p.chall = p.leaf("chall.test")
+    p.both = p.leaf("b.test")
     return p
 
 
@@ -105,10 +106,12 @@ def server(env, pki):
     h = env.httpd("md", modules=["md"], log_level="warn md:info %s:debug" % env.log_module)
     h.listen("https")
     h.global_extra = "\n".join([md_global(h), mdomain("md.test", pki.md),
-                                mdomain("chall.test", pki.chall), mdomain("fallback.test")])
+                                mdomain("chall.test", pki.chall), mdomain("fallback.test"),
+                                mdomain("b.test", pki.both)])
     h.vhost("md.test")
     h.vhost("fallback.test")
     h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("b.test", certs=[env.certs.leaf("b.test", "rsa").pair])
     h.vhost("chall.test", extra="  Protocols http/1.1 acme-tls/1",
             tls_extra="TLSClientCertificate required\nTLSClientCA %s" % env.ca)
     write_challenge(os.path.join(h.root, "md"), "chall.test")
@@ -132,6 +135,18 @@ def test_mod_md_vhost_next_to_tlscertificate_vhost(env, server, pki, tls):
     r = clients.s_client(server.port(), "md.test", ca=pki.ca_file, tls=tls)
     assert r.established and r.peer_cn == "md.test" and r.verification == "OK", r
     assert r.status == 200 and r.body == "md.test\n", r
+
+
+def test_mod_md_certificate_first_then_tlscertificate(env, server, pki):
+    """A vhost with an MDomain and a TLSCertificate: mod_md's certificate (ECDSA) is preferred;
+    a client that cannot use it gets the configured one (RSA)."""
+    r = clients.s_client(server.port(), "b.test", ca=pki.ca_file, tls="1.3")
+    assert r.established and r.verification == "OK", r
+    assert r.peer_cn == "b.test" and r.peer_ou is None, r   # the mod_md CA's leaf
+    r = clients.s_client(server.port(), "b.test", ca=env.ca, tls="1.2",
+                         cipher="ECDHE-RSA-AES128-GCM-SHA256")
+    assert r.established and r.verification == "OK" and r.peer_ou == "rsa", r
+    assert r.status == 200 and r.body == "b.test\n", r
 
 
 def test_host_of_other_vhost_is_misdirected(env, server, pki):
@@ -267,6 +282,16 @@ def test_ocsp_response_is_refreshed(env, ocsp_server, ocsp_pki):
     print("OCSP This Update: first %s, later %s" % (first["this_update"], later["this_update"]))
     assert _when(later["this_update"]) > _when(first["this_update"]), \
         (first["this_update"], later["text"])
+
+
+def test_graceful_restart_keeps_certificates_and_stapling(env, ocsp_server, ocsp_pki):
+    """post_config runs again: mod_md's certificates are added and primed anew."""
+    ocsp_server.graceful()
+    r = wait_stapled(ocsp_server.port(), "ocsp.test", ocsp_pki.ca_file)
+    assert r["status"] == "successful" and r["cert_status"] == "good", r["text"]
+    assert subject_cn(r["text"]) == "ocsp.test", r["text"]
+    r = wait_stapled(ocsp_server.port(), "other.test", ocsp_pki.ca_file)
+    assert r["status"] == "successful" and r["cert_status"] == "good", r["text"]
 
 
 # --------------------------------------------------------------------------------------------
