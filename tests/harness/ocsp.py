@@ -1,5 +1,6 @@
-"""A small PKI with a real OCSP responder: ``openssl ocsp`` on 127.0.0.1 answering from an
-index of the certificates it issued, named by every leaf's AIA extension.
+"""A small PKI with a real OCSP responder: ``openssl ocsp`` answering from an index of the
+certificates it issued, at http://127.0.0.1:PORT/ as every leaf's AIA extension says (OpenSSL
+3.0's ``-port`` takes a number only: the responder listens on every address).
 
     pki = OcspPki(directory)
     leaf = pki.leaf("a.test")                  # leaf.chain: leaf + CA (PEM), leaf.key
