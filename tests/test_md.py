@@ -164,8 +164,9 @@ def test_fallback_certificate_and_503(env, server):
     assert server.wait_log(r"TLS0403: 503 Service Unavailable")
 
 
-def test_tls_alpn_01_challenge_answered(env, server):
-    out = s_client_text(server.port(), "chall.test", ["-alpn", ACME_TLS_1, "-msg"])
+@pytest.mark.parametrize("tls", ["-tls1_2", "-tls1_3"])
+def test_tls_alpn_01_challenge_answered(env, server, tls):
+    out = s_client_text(server.port(), "chall.test", ["-alpn", ACME_TLS_1, "-msg", tls])
     assert "ALPN protocol: acme-tls/1" in out, out
     assert subject_cn(out) == "acme challenge chall.test", out
     # never a CertificateRequest there, although the vhost requires client certificates
