@@ -13,6 +13,7 @@
 #include "tls_config.h"
 #include "tls_conn.h"
 #include "tls_ffi.h"
+#include "tls_md.h"
 #include "tls_filter.h"
 #include "tls_proxy.h"
 #include "tls_server.h"
@@ -30,6 +31,11 @@ static int tls_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
+    /* after mod_md's first post_config hook (it names mod_tls.c as its successor); on both
+     * passes, so that a server without any certificate stops `apache2 -k start` at once */
+    if (tls_md_post_config(pconf, ptemp, s) != OK) {
+        return !OK;
+    }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK; /* the first of two startup passes: set up and say it once, on the real one */
     }
@@ -80,5 +86,5 @@ AP_DECLARE_MODULE(tls) = {
     tls_config_server_merge,    /* merge per-server */
     tls_conf_cmds,              /* directives */
     tls_hooks,
-    AP_MODULE_FLAG_NONE
+    AP_MODULE_FLAG_ALWAYS_MERGE /* every vhost its own config: mod_md certificates differ */
 };

@@ -43,6 +43,8 @@ typedef struct {
     const char *ticket_key_file;      /* TLSSessionTicketKeyFile (absolute); NULL: none */
     const char *ticket_key_file_at;   /* where it was given */
     struct tls_cache *cache;          /* set up at check_config (tls_cache.c) */
+    struct tls_server_build *build;   /* set at check_config: what every vhost's build shares,
+                                       * kept for the builds at post_config (tls_md.c) */
 } tls_conf_global;
 
 /* Per server (main server and each vhost). */
@@ -62,6 +64,8 @@ typedef struct {
     const char *client_crls_at;       /* where the (last) TLSClientCRL was given */
     int verify_depth;                 /* TLSVerifyDepth; TLS_UNSET */
     /* set at check_config: */
+    int is_tls;                       /* on a TLSEngine address; its certificates may still
+                                       * come from mod_md at post_config (tls_md.c) */
     int enabled;                      /* serves connections on a TLSEngine address */
     struct tls_vhost_tls *tls;        /* built rustls configs, NULL unless enabled */
 } tls_conf_server;

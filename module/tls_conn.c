@@ -12,6 +12,7 @@
 #include "tls_conn.h"
 #include "tls_config.h"
 #include "tls_filter.h"
+#include "tls_md.h"
 #include "tls_server.h"
 #include "tls_proto.h"
 #include "tls_proxy.h"
@@ -219,7 +220,20 @@ static apr_status_t start_handshake(tls_conn *tc)
         return tls_conn_fail(tc, APR_EGENERAL, "handshake with");
     }
     tc->alpn = select_alpn(tc, s);
-    config = tls_server_config_for(sc, tc->alpn);
+    config = NULL;
+    if (tc->alpn && !strcmp(tc->alpn, TLS_MD_ACME_TLS_1)) {
+        rv = tls_md_challenge(c, s, tc->sni, &config);
+        if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+            tls_ffi_acceptor_reject(tc->acceptor, TLS_FFI_ALERT_HANDSHAKE_FAILURE);
+            return tls_conn_fail(tc, rv, "handshake with");
+        }
+        tc->service_unavailable = (rv == APR_SUCCESS); /* a challenge, not a client */
+    }
+    if (!config) {
+        tls_md_staple(c, s, sc->tls);
+        config = tls_server_config_for(sc, tc->alpn);
+        tc->service_unavailable = sc->tls->service_unavailable;
+    }
     rv = tls_ffi_acceptor_into_conn(tc->acceptor, config, c->pool, &tc->tls);
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
@@ -393,6 +407,13 @@ int tls_conn_post_read_request(request_rec *r)
 
     if (!tc || !tc->server || tc->outgoing) {
         return DECLINED;
+    }
+    if (tc->service_unavailable) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "TLS0403: 503 Service Unavailable: %s has no certificate of its own yet "
+                      "(mod_md's fallback certificate) or this is an ACME challenge connection",
+                      tls_server_name(r->pool, tc->server));
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (!tc->sni) {
         if (!tc->c->vhost_lookup_data) {

@@ -50,6 +50,8 @@ typedef struct tls_conn {
     int key_index;                 /* which of the vhost's TLSCertificate was used */
     apr_table_t *client_vars;      /* SSL_CLIENT_* of a verified client certificate, or NULL */
     apr_time_t client_not_after;   /* its end of validity (SSL_CLIENT_V_REMAIN) */
+    int service_unavailable;       /* every request 503: mod_md's fallback certificate, or an
+                                    * ACME tls-alpn-01 challenge connection (tls_md.c) */
 } tls_conn;
 
 #define TLS_CONN_BUF_SIZE (16 * 1024 + 512)

@@ -98,6 +98,31 @@ apr_status_t tls_ffi_certified_key_load(apr_pool_t *p, const char *cert_pem, apr
     return APR_SUCCESS;
 }
 
+apr_size_t tls_ffi_certified_key_chain_len(const tlsr_certified_key *key)
+{
+    return tlsr_certified_key_chain_len(key);
+}
+
+apr_status_t tls_ffi_certified_key_der(const tlsr_certified_key *key, apr_size_t index,
+                                       const unsigned char **der, apr_size_t *len)
+{
+    const uint8_t *p;
+    size_t n;
+    tlsr_status st = tlsr_certified_key_cert_der(key, index, &p, &n);
+
+    if (st == TLSR_OK) {
+        *der = p;
+        *len = n;
+    }
+    return status(st);
+}
+
+apr_status_t tls_ffi_certified_key_set_ocsp(const tlsr_certified_key *key,
+                                            const unsigned char *der, apr_size_t len)
+{
+    return status(tlsr_certified_key_set_ocsp(key, der, len));
+}
+
 apr_status_t tls_ffi_certified_key_validity(const tlsr_certified_key *key,
                                             apr_time_t *not_before, apr_time_t *not_after)
 {

@@ -56,6 +56,14 @@ apr_status_t tls_ffi_certified_key_load(apr_pool_t *p, const char *cert_pem, apr
 /* The leaf certificate's validity period. */
 apr_status_t tls_ffi_certified_key_validity(const tlsr_certified_key *key,
                                             apr_time_t *not_before, apr_time_t *not_after);
+/* The number of certificates in the key's chain, and the DER of one (0: the leaf), borrowed
+ * from the key (valid as long as it is). */
+apr_size_t tls_ffi_certified_key_chain_len(const tlsr_certified_key *key);
+apr_status_t tls_ffi_certified_key_der(const tlsr_certified_key *key, apr_size_t index,
+                                       const unsigned char **der, apr_size_t *len);
+/* Sets the OCSP response the key staples from now on (len 0: none); any thread. */
+apr_status_t tls_ffi_certified_key_set_ocsp(const tlsr_certified_key *key,
+                                            const unsigned char *der, apr_size_t len);
 
 /* --- server configs (pconf) --------------------------------------------------------------- */
 

@@ -10,9 +10,17 @@
 #include "tls_cert.h"
 #include "tls_cache.h"
 #include "tls_client.h"
+#include "tls_md.h"
 #include "tls_proto.h"
 
 APLOG_USE_MODULE(tls);
+
+/* What every vhost's build shares in one generation (pconf); kept for post_config. */
+struct tls_server_build {
+    tls_cert_registry *reg;               /* each certificate file pair parsed once */
+    apr_array_header_t *supported;        /* uint16_t: the suites rustls implements */
+    apr_hash_t *policies;                 /* client policies, shared by equal settings */
+};
 
 const char *tls_server_name(apr_pool_t *p, const server_rec *s)
 {
@@ -189,25 +197,27 @@ static apr_array_header_t *vhost_protocols(apr_pool_t *p, server_rec *s)
 }
 
 static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_conf_server *sc,
-                       tls_cert_registry *reg, const apr_array_header_t *supported,
-                       apr_hash_t *policies)
+                       const apr_array_header_t *certs, struct tls_server_build *b)
 {
+    tls_cert_registry *reg = b->reg;
+    const apr_array_header_t *supported = b->supported;
+    apr_hash_t *policies = b->policies;
     tls_ffi_server_params params;
     apr_array_header_t *keys, *protos;
     tls_vhost_tls *tls;
     const char *err;
     int i, rv = OK;
 
-    if (sc->certs->nelts == 0) {
+    if (certs->nelts == 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "TLS0105: %s serves TLS (TLSEngine) but has no TLSCertificate",
                      tls_server_name(ptemp, s));
         return !OK;
     }
-    keys = apr_array_make(pconf, sc->certs->nelts, sizeof(const tlsr_certified_key *));
-    for (i = 0; i < sc->certs->nelts; ++i) {
+    keys = apr_array_make(pconf, certs->nelts, sizeof(const tlsr_certified_key *));
+    for (i = 0; i < certs->nelts; ++i) {
         const tlsr_certified_key **key = apr_array_push(keys);
-        if (tls_cert_get(reg, &APR_ARRAY_IDX(sc->certs, i, tls_cert_spec), s, key)
+        if (tls_cert_get(reg, &APR_ARRAY_IDX(certs, i, tls_cert_spec), s, key)
             != APR_SUCCESS) {
             rv = !OK;
         }
@@ -221,6 +231,7 @@ static int build_vhost(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, tls_
         return !OK;
     }
     tls->keys = keys;
+    tls->certs = certs;
     tls->key_vars = apr_array_make(pconf, keys->nelts, sizeof(const apr_table_t *));
     for (i = 0; i < keys->nelts; ++i) {
         APR_ARRAY_PUSH(tls->key_vars, const apr_table_t *) =
@@ -293,7 +304,7 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
     int i;
 
     for (i = 0; i < tls->keys->nelts; ++i) {
-        tls_cert_report(s, &APR_ARRAY_IDX(sc->certs, i, tls_cert_spec),
+        tls_cert_report(s, &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec),
                         APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *));
     }
     if (sc->min_version < TLS_VERSION_12) {
@@ -369,9 +380,7 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                             server_rec *base)
 {
     tls_conf_global *g = tls_config_server_get(base)->global;
-    tls_cert_registry *reg = NULL;
-    apr_array_header_t *supported;
-    apr_hash_t *policies;
+    struct tls_server_build *b;
     server_rec *s;
     int rv = OK;
 
@@ -385,17 +394,30 @@ int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     if (tls_cache_setup(pconf, ptemp, base) != OK) {
         rv = !OK;
     }
-    supported = tls_ffi_supported_suites(ptemp);
-    reg = tls_cert_registry_create(pconf);
-    policies = apr_hash_make(pconf);
+    b = apr_pcalloc(pconf, sizeof(*b));
+    b->supported = tls_ffi_supported_suites(pconf);
+    b->reg = tls_cert_registry_create(pconf);
+    b->policies = apr_hash_make(pconf);
+    g->build = b;
     for (s = base; s; s = s->next) {
         tls_conf_server *sc = tls_config_server_get(s);
-        int is_tls = s->is_virtual ? vhost_is_tls(s, g) : main_server_is_tls(base, g);
-        if (is_tls && build_vhost(pconf, ptemp, s, sc, reg, supported, policies) != OK) {
+        sc->is_tls = s->is_virtual ? vhost_is_tls(s, g) : main_server_is_tls(base, g);
+        if (!sc->is_tls || (sc->certs->nelts == 0 && tls_md_provides_certs())) {
+            continue; /* no TLS, or certificates from mod_md at post_config (tls_md.c) */
+        }
+        if (build_vhost(pconf, ptemp, s, sc, sc->certs, b) != OK) {
             rv = !OK; /* go on, to report every mistake at once */
         }
     }
     return rv;
+}
+
+int tls_server_build(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                     const apr_array_header_t *certs)
+{
+    tls_conf_server *sc = tls_config_server_get(s);
+
+    return build_vhost(pconf, ptemp, s, sc, certs, sc->global->build);
 }
 
 const tlsr_server_config *tls_server_config_for(const tls_conf_server *sc, const char *protocol)

@@ -28,7 +28,19 @@ typedef struct tls_vhost_tls {
     uint16_t versions[2];                 /* enabled protocol versions, lowest first */
     int n_versions;
     const struct tls_client_policy *client; /* client certificates, or NULL (none) */
+    const apr_array_header_t *certs;      /* tls_cert_spec each key was loaded from */
+    /* set at post_config by tls_md.c: */
+    int service_unavailable;              /* mod_md's fallback certificate: every request 503 */
+    apr_array_header_t *ocsp_ids;         /* per key: const unsigned char * (SHA-1 of the leaf,
+                                           * TLS_MD_OCSP_ID_LEN bytes) primed for stapling, or
+                                           * NULL; the array is NULL when nothing is stapled */
 } tls_vhost_tls;
+
+/* At post_config (tls_md.c): builds the TLS setup of server s, which serves TLS, from these
+ * certificates (tls_cert_spec), sharing the registry, session setup and client policies of
+ * check_config's builds. Logs why on failure. */
+int tls_server_build(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                     const apr_array_header_t *certs);
 
 /* The check_config hook: validates and builds (errors stop startup and `apachectl -t`). */
 int tls_server_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

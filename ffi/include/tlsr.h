@@ -126,6 +126,13 @@ size_t tlsr_certified_key_chain_len(const tlsr_certified_key *key);
 tlsr_status tlsr_certified_key_cert_der(const tlsr_certified_key *key, size_t index,
                                         const uint8_t **der, size_t *len);
 
+/* Sets the OCSP response (DER) that handshakes choosing this key staple from now on; len 0
+ * removes it. The one mutation of a certified key: safe while configs use it and from any
+ * thread (handshakes already past certificate selection keep what they had). Setting the
+ * response already set costs a comparison. TLSR_INVALID_PARAM if longer than 64 KiB. */
+tlsr_status tlsr_certified_key_set_ocsp(const tlsr_certified_key *key, const uint8_t *der,
+                                        size_t len);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Server configs                                                                             */
 

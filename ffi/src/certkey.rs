@@ -8,12 +8,17 @@ use rustls::sign::{self, CertifiedKey, SigningKey};
 use rustls::{Certificate, PrivateKey, SignatureScheme};
 use rustls_pemfile::Item;
 use std::os::raw::c_char;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-/// tlsr.h `tlsr_certified_key`: shared and immutable, handed out as an `Arc`.
+/// tlsr.h `tlsr_certified_key`: shared, handed out as an `Arc`. Immutable but for its OCSP
+/// response: rustls' `CertifiedKey` carries the staple, so the current one is swapped as a
+/// whole (`tlsr_certified_key_set_ocsp`) while configs hold this object.
 #[allow(non_camel_case_types)]
 pub struct tlsr_certified_key {
-    pub(crate) key: Arc<CertifiedKey>,
+    current: RwLock<Arc<CertifiedKey>>,
+    /// The chain, leaf first: borrowed views (`tlsr_certified_key_cert_der`) point here, and
+    /// this never changes, whatever happens to the staple.
+    certs: Vec<Certificate>,
     /// The leaf's (notBefore, notAfter), or why its dates could not be read.
     validity: Result<(i64, i64), String>,
 }
@@ -90,9 +95,33 @@ impl tlsr_certified_key {
         drop(parsed);
 
         Ok(tlsr_certified_key {
-            key: Arc::new(CertifiedKey::new(certs, key)),
+            current: RwLock::new(Arc::new(CertifiedKey::new(certs.clone(), key))),
+            certs,
             validity,
         })
+    }
+
+    /// The key as rustls should use it now, with the latest OCSP response.
+    pub(crate) fn current(&self) -> Arc<CertifiedKey> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the stapled OCSP response (None: staple nothing). Handshakes that already
+    /// resolved their certificate keep the one they got.
+    pub(crate) fn set_ocsp(&self, der: Option<Vec<u8>>) {
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.ocsp == der {
+            return;
+        }
+        let mut next = CertifiedKey::clone(&guard);
+        next.ocsp = der;
+        *guard = Arc::new(next);
     }
 }
 
@@ -241,9 +270,7 @@ pub extern "C" fn tlsr_certified_key_validity(
 
 #[no_mangle]
 pub extern "C" fn tlsr_certified_key_chain_len(key: *const tlsr_certified_key) -> usize {
-    guard_value(0, || {
-        try_ref(key).map(|key| key.key.cert.len()).unwrap_or(0)
-    })
+    guard_value(0, || try_ref(key).map(|key| key.certs.len()).unwrap_or(0))
 }
 
 #[no_mangle]
@@ -257,9 +284,34 @@ pub extern "C" fn tlsr_certified_key_cert_der(
         let key = try_ref(key)?;
         let der = try_mut(der)?;
         let len = try_mut(len)?;
-        let cert = key.key.cert.get(index).ok_or(TLSR_INVALID_PARAM)?;
+        let cert = key.certs.get(index).ok_or(TLSR_INVALID_PARAM)?;
         *der = cert.0.as_ptr();
         *len = cert.0.len();
+        Ok(())
+    })
+}
+
+/// Largest OCSP response accepted for stapling (a TLS 1.2 CertificateStatus carries at most
+/// 2^24 - 1 bytes; real responses are a few KiB).
+const OCSP_MAX: usize = 64 * 1024;
+
+#[no_mangle]
+pub extern "C" fn tlsr_certified_key_set_ocsp(
+    key: *const tlsr_certified_key,
+    der: *const u8,
+    len: usize,
+) -> tlsr_status {
+    guard(|| {
+        let key = try_ref(key)?;
+        if len > OCSP_MAX {
+            return Err(TLSR_INVALID_PARAM);
+        }
+        let der = try_slice(der, len)?;
+        key.set_ocsp(if der.is_empty() {
+            None
+        } else {
+            Some(der.to_vec())
+        });
         Ok(())
     })
 }

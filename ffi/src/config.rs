@@ -73,17 +73,20 @@ pub extern "C" fn tlsr_suite_version(suite: u16) -> u16 {
 /// suites both sides support, so with an ECDSA key first and an RSA key second, modern
 /// clients get ECDSA and the others RSA. The connection being set up learns the chosen key's
 /// index through observe.rs (rustls calls this inside Accepted::into_connection).
-struct FirstUsableKey(Vec<Arc<CertifiedKey>>);
+/// Each key is asked for its current state, which carries the latest OCSP response.
+struct FirstUsableKey(Vec<Arc<tlsr_certified_key>>);
 
 impl ResolvesServerCert for FirstUsableKey {
     fn resolve(&self, hello: ClientHello) -> Option<Arc<CertifiedKey>> {
         let offered = hello.signature_schemes();
-        let index = self
+        let (index, key) = self
             .0
             .iter()
-            .position(|ck| ck.key.choose_scheme(offered).is_some())?;
+            .map(|k| k.current())
+            .enumerate()
+            .find(|(_, ck)| ck.key.choose_scheme(offered).is_some())?;
         note(|o| o.key_index = Some(index));
-        self.0.get(index).cloned()
+        Some(key)
     }
 }
 
@@ -150,7 +153,7 @@ impl tlsr_server_config_builder {
             .copied()
             .filter(|s| self.versions.contains(&s.version().version.get_u16()))
             .collect();
-        let keys = self.keys.iter().map(|k| Arc::clone(&k.key)).collect();
+        let keys = self.keys.clone();
 
         let builder = ServerConfig::builder()
             .with_cipher_suites(&suites)

@@ -35,8 +35,8 @@ static const struct { const char *name; size_t off, size; } MERGED[] = {
     FIELD(client_auth), FIELD(client_ca), FIELD(client_ca_at), FIELD(client_crls),
     FIELD(client_crls_at), FIELD(verify_depth),
 };
-/* not merged: server (whose config it is), enabled and tls (post_config results) */
-_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 112,
+/* not merged: server (whose config it is), is_tls, enabled and tls (check_config results) */
+_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_server) == 120,
                "tls_conf_server changed: update the merge and this test");
 
 static void check_same(const char *what, const tls_conf_server *got, const tls_conf_server *want)
