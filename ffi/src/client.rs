@@ -308,7 +308,7 @@ impl tlsr_client_config_builder {
             .with_protocol_versions(&versions)
             .map_err(|e| Failure::new(TLSR_CONFIG_ERROR, e.to_string()))?
             .with_custom_certificate_verifier(Arc::new(verifier));
-        let keys = self.keys.iter().map(|k| Arc::clone(&k.key)).collect();
+        let keys = self.keys.iter().map(|k| k.current()).collect();
         let mut config = builder.with_client_cert_resolver(Arc::new(MachineKeys(keys)));
         config.alpn_protocols = self.alpn;
         config.session_storage = match self.cache_size {
