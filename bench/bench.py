@@ -1,0 +1,650 @@
+#!/usr/bin/python3
+"""mod_tls against mod_ssl: the same Debian apache2, the same machine, one run.
+
+    bench/bench.py                 every scenario, 3 rounds (A B A B ...), results in bench/results/
+    bench/bench.py --smoke         every scenario once, briefly: checks that each ran and verified
+    bench/bench.py --only hs13-ecdsa,ka-h1 --rounds 5
+
+One apache2 runs at a time (event MPM, one child process, logging off), pinned to CPU 0 with
+taskset; the load generator (openssl s_time, h2load, or the Python idle-connection client) runs
+pinned to CPU 1. For every run we read the server processes' own CPU accounting (/proc/PID/stat:
+user + system time of the parent and its child, reaped children included) before and after, so
+"server CPU per operation" compares the two modules fairly even when the client is the
+bottleneck.
+
+Before the timed rounds, a verification pass runs every scenario briefly against each module with
+an access log of %{SSL_PROTOCOL}x, %{SSL_CIPHER}x, %{SSL_SESSION_RESUMED}x, %k, %H and %B, and
+checks that the scenario did what it claims (protocol, full vs resumed handshakes, keep-alive
+reuse, HTTP/2, response sizes). A scenario that fails verification is reported and the run
+fails: a benchmark must not silently measure the wrong thing.
+
+Status (issue 6, in progress): the verification pass runs and verifies the handshake,
+resumption and HTTP/1.1 keep-alive scenarios against both modules; the h2, throughput and
+memory scenarios, the Makefile targets (make bench, the smoke run in make check), the chart and
+the profile are not finished yet.
+"""
+import argparse
+import csv
+import datetime
+import os
+import platform
+import re
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+APACHE = "/usr/sbin/apache2"
+MODULES_DIR = "/usr/lib/apache2/modules"
+TLS_SO = os.path.join(TOP, "build", "mod_tls.so")
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "10m.bin": 10 * 1024 * 1024}
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+class Scenario:
+    """One measurement. kind: handshake | keepalive | throughput | memory.
+    metric: what the ratio compares ("cpu" = server CPU per operation, lower is better;
+    "bytes_per_cpu" = response bytes per server CPU second, higher is better; "rss" = added
+    server memory per idle connection, lower is better). target: the issue's bound on the
+    mod_tls/mod_ssl ratio (max for cpu/rss, min for bytes_per_cpu)."""
+
+    def __init__(self, key, title, kind, cert="ecdsa", proto="1.3", tickets=True, resume=False,
+                 path="/1k.bin", h2=False, conns=1, metric="cpu", target=None):
+        self.key, self.title, self.kind = key, title, kind
+        self.cert, self.proto, self.tickets, self.resume = cert, proto, tickets, resume
+        self.path, self.h2, self.conns = path, h2, conns
+        self.metric, self.target = metric, target
+
+
+SCENARIOS = [
+    Scenario("hs13-ecdsa", "full handshake TLS 1.3 ECDSA", "handshake", "ecdsa", "1.3",
+             target=0.5),
+    Scenario("hs12-ecdsa", "full handshake TLS 1.2 ECDSA", "handshake", "ecdsa", "1.2",
+             target=0.55),
+    Scenario("hs13-rsa", "full handshake TLS 1.3 RSA", "handshake", "rsa", "1.3", target=1.0),
+    Scenario("hs12-rsa", "full handshake TLS 1.2 RSA", "handshake", "rsa", "1.2", target=1.0),
+    Scenario("res13-ticket", "resumed TLS 1.3 (ticket)", "handshake", "ecdsa", "1.3",
+             resume=True, target=0.6),
+    Scenario("res12-ticket", "resumed TLS 1.2 (ticket)", "handshake", "ecdsa", "1.2",
+             resume=True, target=0.6),
+    Scenario("res12-id", "resumed TLS 1.2 (session ID)", "handshake", "ecdsa", "1.2",
+             tickets=False, resume=True, target=0.6),
+    Scenario("ka-h1", "keep-alive 1 KiB HTTP/1.1", "keepalive", conns=8, target=0.9),
+    Scenario("ka-h2", "keep-alive 1 KiB h2", "keepalive", h2=True, conns=8, target=0.9),
+    Scenario("tp-100k", "throughput 100 KiB", "throughput", path="/100k.bin",
+             metric="bytes_per_cpu", target=2.2),
+    Scenario("tp-10m", "throughput 10 MiB", "throughput", path="/10m.bin",
+             metric="bytes_per_cpu", target=2.2),
+    Scenario("mem-idle", "RSS per idle keep-alive connection", "memory", conns=1000,
+             metric="rss", target=0.5),
+]
+
+
+# -- the server ------------------------------------------------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """One apache2 with either mod_tls or mod_ssl, configured identically otherwise."""
+
+    def __init__(self, work, module, sc, log=False):
+        self.work, self.module, self.sc, self.log = work, module, sc, log
+        self.root = tempfile.mkdtemp(prefix="%s-%s-" % (module, sc.key), dir=work)
+        os.makedirs(os.path.join(self.root, "logs"))
+        os.makedirs(os.path.join(self.root, "run"))
+        self.port = free_port()
+        self.conf = os.path.join(self.root, "httpd.conf")
+        self.pid = None
+
+    def render(self):
+        sc, root = self.sc, self.root
+        cert = os.path.join(self.work, "certs", "%s.crt" % sc.cert)
+        key = os.path.join(self.work, "certs", "%s.key" % sc.cert)
+        lines = [
+            'ServerRoot "%s"' % root,
+            'PidFile "%s/run/httpd.pid"' % root,
+            'DefaultRuntimeDir "%s/run"' % root,
+            'ErrorLog "%s/logs/error_log"' % root,
+            "LogLevel warn",
+            "LoadModule mpm_event_module %s/mod_mpm_event.so" % MODULES_DIR,
+            "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
+            "LoadModule mime_module %s/mod_mime.so" % MODULES_DIR,
+            "LoadModule http2_module %s/mod_http2.so" % MODULES_DIR,
+            "LoadModule socache_shmcb_module %s/mod_socache_shmcb.so" % MODULES_DIR,
+            "ServerName bench.test",
+            "TypesConfig /etc/mime.types",
+            'DocumentRoot "%s/htdocs"' % self.work,
+            '<Directory "%s/htdocs">' % self.work,
+            "  Require all granted",
+            "</Directory>",
+            # one child process: its CPU time is the server's, and idle connections all
+            # land in the same poller
+            "StartServers 1", "ServerLimit 1", "ThreadsPerChild 64", "MaxRequestWorkers 64",
+            "MinSpareThreads 1", "MaxSpareThreads 64", "AsyncRequestWorkerFactor 32",
+            "MaxConnectionsPerChild 0",
+            "KeepAlive On", "MaxKeepAliveRequests 0", "KeepAliveTimeout 60",
+            "EnableSendfile Off", "EnableMMAP On",
+            "Protocols h2 http/1.1",
+            "H2MinWorkers 1",
+            "Listen 127.0.0.1:%d" % self.port,
+        ]
+        if os.geteuid() == 0:
+            lines += ["User www-data", "Group www-data"]
+        if self.log:
+            lines.append('LogFormat "%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{SSL_SESSION_RESUMED}x '
+                         '%k %H %>s %B" bench')
+            lines.append('CustomLog "%s/logs/access_log" bench' % root)
+        cache = "shmcb:%s/run/scache(1024000)" % root
+        if self.module == "tls":
+            lines += [
+                "LoadModule tls_module %s" % TLS_SO,
+                "TLSEngine 127.0.0.1:%d" % self.port,
+                'TLSSessionCache "%s"' % cache,
+                "TLSSessionTickets %s" % ("on" if sc.tickets else "off"),
+                "<VirtualHost 127.0.0.1:%d>" % self.port,
+                "  ServerName bench.test",
+                "  TLSCertificate %s %s" % (cert, key),
+                "  TLSProtocol TLSv1.2+",
+                "</VirtualHost>",
+            ]
+        else:
+            lines += [
+                "LoadModule ssl_module %s/mod_ssl.so" % MODULES_DIR,
+                'SSLSessionCache "%s"' % cache,
+                "SSLSessionTickets %s" % ("on" if sc.tickets else "off"),
+                "<VirtualHost 127.0.0.1:%d>" % self.port,
+                "  ServerName bench.test",
+                "  SSLEngine on",
+                "  SSLCertificateFile %s" % cert,
+                "  SSLCertificateKeyFile %s" % key,
+                "  SSLProtocol -all +TLSv1.2 +TLSv1.3",
+                "</VirtualHost>",
+            ]
+        return "\n".join(lines) + "\n"
+
+    def start(self):
+        with open(self.conf, "w") as f:
+            f.write(self.render())
+        for d in ("logs", "run"):
+            os.chmod(os.path.join(self.root, d), 0o777)
+        os.chmod(self.root, 0o755)
+        p = subprocess.run(["taskset", "-c", SERVER_CPU, APACHE, "-d", self.root, "-f",
+                            self.conf, "-k", "start"], capture_output=True, text=True,
+                           env={"PATH": os.environ["PATH"], "LANG": "C"})
+        if p.returncode != 0:
+            raise RuntimeError("apache2 (%s) did not start:\n%s%s%s" % (
+                self.module, p.stdout, p.stderr, self.error_log()))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with open(os.path.join(self.root, "run", "httpd.pid")) as f:
+                    self.pid = int(f.read())
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                if self.children():
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("apache2 (%s) did not come up:\n%s" % (self.module, self.error_log()))
+
+    def stop(self):
+        if self.pid:
+            subprocess.run([APACHE, "-d", self.root, "-f", self.conf, "-k", "stop"],
+                           capture_output=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and os.path.exists("/proc/%d" % self.pid):
+                time.sleep(0.05)
+            self.pid = None
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.root, "logs", "error_log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def access_log(self):
+        try:
+            with open(os.path.join(self.root, "logs", "access_log")) as f:
+                return [l.split() for l in f if l.strip()]
+        except OSError:
+            return []
+
+    def children(self):
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                if int(st[st.rfind(")") + 2:].split()[1]) == self.pid:
+                    out.append(int(d))
+        return out
+
+    def cpu_seconds(self):
+        """User + system CPU of the parent, its reaped children and its live children."""
+        total = 0
+        for pid, reaped in [(self.pid, True)] + [(c, False) for c in self.children()]:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st[st.rfind(")") + 2:].split()
+            # fields[11..14] = utime stime cutime cstime (stat fields 14..17)
+            total += int(fields[11]) + int(fields[12])
+            if reaped:
+                total += int(fields[13]) + int(fields[14])
+        return total / CLK_TCK
+
+    def pss_kib(self):
+        """Proportional set size of every server process, in KiB."""
+        total = 0
+        for pid in [self.pid] + self.children():
+            try:
+                with open("/proc/%d/smaps_rollup" % pid) as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+
+# -- clients ---------------------------------------------------------------------------------
+
+def client(cmd):
+    return ["taskset", "-c", CLIENT_CPU] + cmd
+
+
+def run_s_time(srv, sc, seconds):
+    cmd = ["openssl", "s_time", "-connect", "127.0.0.1:%d" % srv.port,
+           "-reuse" if sc.resume else "-new", "-time", str(seconds), "-www", sc.path,
+           "-tls1_3" if sc.proto == "1.3" else "-tls1_2"]
+    p = subprocess.run(client(cmd), capture_output=True, text=True, timeout=seconds + 60)
+    # "1234 connections in 2.01s; 613.93 connections/user sec, bytes read 1324"
+    # "1234 connections in 3 real seconds, 1073 bytes read per connection"
+    m = re.search(r"(\d+) connections in (\d+) real seconds", p.stdout)
+    if p.returncode != 0 or not m:
+        raise RuntimeError("s_time failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    n = int(m.group(1))
+    if sc.resume:
+        n += 1          # the first connection of -reuse is a full one, and counted apart
+    return n, 0
+
+
+def run_h2load(srv, sc, requests):
+    url = "https://127.0.0.1:%d%s" % (srv.port, sc.path)
+    cmd = ["h2load", "-n", str(requests), "-c", str(sc.conns), "-t", "1"]
+    if not sc.h2:
+        cmd.append("--h1")
+    cmd.append(url)
+    p = subprocess.run(client(cmd), capture_output=True, text=True, timeout=120)
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded",
+                  p.stdout)
+    if p.returncode != 0 or not m or int(m.group(4)) != requests:
+        raise RuntimeError("h2load failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    m2 = re.search(r"traffic: .*?\((\d+)\) total", p.stdout)
+    return requests, int(m2.group(1)) if m2 else 0
+
+
+def open_idle(srv, count):
+    """count TLS connections that each made one keep-alive request and stay open. Returns the
+    sockets (the caller closes them)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    socks = []
+    req = b"GET /1k.bin HTTP/1.1\r\nHost: bench.test\r\n\r\n"
+    for _ in range(count):
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv.port), timeout=30),
+                            server_hostname="bench.test")
+        s.sendall(req)
+        got = b""
+        while b"\r\n\r\n" not in got or len(got) < got.index(b"\r\n\r\n") + 4 + 1024:
+            chunk = s.recv(4096)
+            if not chunk:
+                raise RuntimeError("server closed an idle-test connection")
+            got += chunk
+        if not got.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError("unexpected response: %r" % got[:40])
+        socks.append(s)
+    return socks
+
+
+def still_open(socks):
+    """Every idle connection still answers a request (so the server kept them all)."""
+    req = b"HEAD /1k.bin HTTP/1.1\r\nHost: bench.test\r\n\r\n"
+    for s in socks:
+        s.sendall(req)
+        if not s.recv(4096).startswith(b"HTTP/1.1 200"):
+            return False
+    return True
+
+
+def measure_memory(srv, count):
+    # one warm-up connection so lazily built state (first handshake) is not counted
+    for s in open_idle(srv, 1):
+        s.close()
+    time.sleep(0.3)
+    before = srv.pss_kib()
+    socks = open_idle(srv, count)
+    time.sleep(0.5)
+    after = srv.pss_kib()
+    ok = still_open(socks[:: max(1, count // 20)])
+    for s in socks:
+        s.close()
+    if not ok:
+        raise RuntimeError("idle connections were closed by the server")
+    return (after - before) / count
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+def measure(work, module, sc, size, log=False):
+    """Start a server, run the scenario's client once, stop. Returns a dict."""
+    srv = Server(work, module, sc, log=log)
+    srv.start()
+    try:
+        if sc.kind == "memory":
+            kib = measure_memory(srv, size)
+            return {"rss_kib_per_conn": kib, "srv": srv}
+        cpu0, t0 = srv.cpu_seconds(), time.monotonic()
+        if sc.kind == "handshake":
+            ops, nbytes = run_s_time(srv, sc, size)
+        else:
+            ops, nbytes = run_h2load(srv, sc, size)
+        wall = time.monotonic() - t0
+        time.sleep(0.2)   # let the server finish its side of the last connections
+        cpu = srv.cpu_seconds() - cpu0
+        res = {"ops": ops, "wall": wall, "cpu": cpu, "ops_per_s": ops / wall,
+               "cpu_per_op_us": 1e6 * cpu / ops if ops else 0.0,
+               "bytes": FILES[sc.path.lstrip("/")] * ops if sc.kind == "throughput" else 0,
+               "srv": srv}
+        if sc.kind == "throughput":
+            res["mib_per_cpu_s"] = res["bytes"] / (1 << 20) / cpu if cpu else 0.0
+        return res
+    finally:
+        srv.stop()
+
+
+def verify(sc, entries, module):
+    """Check an access log of a verification pass against what the scenario claims.
+    Fields: protocol cipher resumed keepalives http-proto status bytes."""
+    want_proto = {"1.3": "TLSv1.3", "1.2": "TLSv1.2"}[sc.proto]
+    problems = []
+    if not entries:
+        return ["no requests logged"]
+    if any(e[5] != "200" for e in entries):
+        problems.append("non-200 responses")
+    protos = {e[0] for e in entries}
+    if sc.kind in ("handshake",) and protos != {want_proto}:
+        problems.append("protocols %s, expected %s" % (protos, want_proto))
+    resumed = sum(1 for e in entries if e[2] == "Resumed")
+    if sc.kind == "handshake":
+        if sc.resume and resumed < 0.9 * len(entries):
+            problems.append("only %d of %d handshakes resumed" % (resumed, len(entries)))
+        if not sc.resume and resumed:
+            problems.append("%d of %d handshakes resumed, expected none" % (resumed,
+                                                                             len(entries)))
+    if sc.kind in ("keepalive", "throughput"):
+        reused = sum(1 for e in entries if e[3] != "0")
+        if sc.h2:
+            if any(e[4] != "HTTP/2.0" for e in entries):
+                problems.append("requests not over HTTP/2")
+        elif reused < 0.9 * len(entries):
+            problems.append("only %d of %d requests on kept-alive connections"
+                            % (reused, len(entries)))
+        size = FILES[sc.path.lstrip("/")]
+        if any(e[6] != str(size) for e in entries):
+            problems.append("response sizes differ from %d" % size)
+    return problems
+
+
+def verification_pass(work, scenarios, smoke):
+    """Run every scenario briefly with an access log and check it did what it claims."""
+    report = {}
+    for sc in scenarios:
+        for module in ("tls", "ssl"):
+            if sc.kind == "memory":
+                res = measure(work, module, sc, 20, log=True)
+                entries = res["srv"].access_log()
+                problems = [] if len(entries) >= 21 else ["%d requests logged" % len(entries)]
+            else:
+                size = 1 if sc.kind == "handshake" else (
+                    200 if sc.kind == "keepalive" else (4 if "10m" in sc.path else 40))
+                res = measure(work, module, sc, size, log=True)
+                entries = res["srv"].access_log()
+                problems = verify(sc, entries, module)
+            ciphers = sorted({e[1] for e in entries})
+            report[(sc.key, module)] = (problems, ciphers, len(entries))
+            status = "ok" if not problems else "FAILED: " + "; ".join(problems)
+            print("  verify %-13s %-3s %5d requests, %s: %s" % (
+                sc.key, module, len(entries), ",".join(ciphers), status), flush=True)
+    return report
+
+
+# -- the whole benchmark ---------------------------------------------------------------------
+
+def sizes(sc, smoke):
+    if sc.kind == "handshake":
+        return 1 if smoke else 3            # seconds of s_time
+    if sc.kind == "keepalive":
+        return 500 if smoke else 40000      # requests
+    if sc.kind == "throughput":
+        if "10m" in sc.path:
+            return 3 if smoke else 60
+        return 50 if smoke else 4000
+    return 50 if smoke else sc.conns        # idle connections
+
+
+def prepare(work):
+    os.makedirs(os.path.join(work, "certs"), exist_ok=True)
+    os.makedirs(os.path.join(work, "htdocs"), exist_ok=True)
+    os.chmod(work, 0o755)
+    for name, size in FILES.items():
+        with open(os.path.join(work, "htdocs", name), "wb") as f:
+            f.write(os.urandom(size))
+    certs = os.path.join(work, "certs")
+    for kind, alg in (("ecdsa", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+                      ("rsa", ["-newkey", "rsa:2048"])):
+        subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "30"] + alg +
+                       ["-keyout", os.path.join(certs, kind + ".key"),
+                        "-out", os.path.join(certs, kind + ".crt"),
+                        "-subj", "/CN=bench.test", "-addext", "subjectAltName=DNS:bench.test",
+                        "-addext", "basicConstraints=critical,CA:FALSE"],
+                       check=True, capture_output=True)
+    for f in os.listdir(certs):
+        os.chmod(os.path.join(certs, f), 0o644)
+    for d, _, fs in os.walk(work):
+        os.chmod(d, 0o755)
+        for f in fs:
+            os.chmod(os.path.join(d, f), 0o644)
+
+
+def value(sc, res):
+    if sc.metric == "cpu":
+        return res["cpu_per_op_us"]
+    if sc.metric == "bytes_per_cpu":
+        return res["mib_per_cpu_s"]
+    return res["rss_kib_per_conn"]
+
+
+UNITS = {"cpu": "server CPU µs/op", "bytes_per_cpu": "MiB per server CPU s",
+         "rss": "KiB per idle conn"}
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ver = subprocess.run([APACHE, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    ossl = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
+    return "%s, %d CPUs, Linux %s; %s; %s (mod_ssl); rustls 0.20.8 (mod_tls)" % (
+        model, os.cpu_count(), platform.release(), ver.replace("Server version: ", ""), ossl)
+
+
+def stats(vals):
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true",
+                    help="every scenario once and briefly; assert each ran and verified")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated scenario keys")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = ap.parse_args()
+
+    if not os.path.exists(TLS_SO):
+        sys.exit("bench: %s is missing; run make first" % TLS_SO)
+    scenarios = [s for s in SCENARIOS if not args.only or s.key in args.only.split(",")]
+    rounds = 1 if args.smoke else args.rounds
+    work = tempfile.mkdtemp(prefix="mod_tls-bench-")
+    started = time.monotonic()
+    try:
+        prepare(work)
+        print("bench: verification pass", flush=True)
+        report = verification_pass(work, scenarios, args.smoke)
+        failed = [k for k, v in report.items() if v[0]]
+        if failed:
+            sys.exit("bench: verification failed for %s" % ", ".join(
+                "%s/%s" % k for k in failed))
+        results = {}
+        print("bench: %d round(s), server on CPU %s, client on CPU %s" % (
+            rounds, SERVER_CPU, CLIENT_CPU), flush=True)
+        for sc in scenarios:
+            for r in range(rounds):
+                order = ("tls", "ssl") if r % 2 == 0 else ("ssl", "tls")
+                for module in order:
+                    res = measure(work, module, sc, sizes(sc, args.smoke))
+                    res.pop("srv")
+                    results.setdefault((sc.key, module), []).append(res)
+                    print("  %-13s %-3s round %d: %s" % (sc.key, module, r + 1, fmt_run(sc, res)),
+                          flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.smoke:
+        missing = [sc.key for sc in scenarios
+                   if not all(results.get((sc.key, m)) for m in ("tls", "ssl"))]
+        if missing:
+            sys.exit("bench smoke: no result for %s" % ", ".join(missing))
+        print("bench smoke: %d scenarios ran and verified against both modules (%.0f s)" % (
+            len(scenarios), time.monotonic() - started))
+        return
+    write_results(args.out, scenarios, results, report, rounds, time.monotonic() - started)
+
+
+def fmt_run(sc, res):
+    if sc.kind == "memory":
+        return "%.1f KiB/conn" % res["rss_kib_per_conn"]
+    s = "%d ops in %.1fs (%.0f/s), server CPU %.2fs = %.1f µs/op" % (
+        res["ops"], res["wall"], res["ops_per_s"], res["cpu"], res["cpu_per_op_us"])
+    if sc.kind == "throughput":
+        s += ", %.0f MiB/CPU-s" % res["mib_per_cpu_s"]
+    return s
+
+
+def write_results(out, scenarios, results, report, rounds, elapsed):
+    os.makedirs(out, exist_ok=True)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = []
+    for sc in scenarios:
+        t = [value(sc, r) for r in results[(sc.key, "tls")]]
+        s = [value(sc, r) for r in results[(sc.key, "ssl")]]
+        tm, tmin, tmax = stats(t)
+        sm, smin, smax = stats(s)
+        ratio = tm / sm if sm else float("nan")
+        if sc.metric == "bytes_per_cpu":
+            met = ratio >= sc.target
+        else:
+            met = ratio <= sc.target
+        ops_t = ops_s = None
+        if sc.kind != "memory":
+            ops_t = statistics.median(r["ops_per_s"] for r in results[(sc.key, "tls")])
+            ops_s = statistics.median(r["ops_per_s"] for r in results[(sc.key, "ssl")])
+        rows.append({"key": sc.key, "scenario": sc.title, "unit": UNITS[sc.metric],
+                     "tls": tm, "tls_min": tmin, "tls_max": tmax,
+                     "ssl": sm, "ssl_min": smin, "ssl_max": smax, "ratio": ratio,
+                     "target": ("<= %g" if sc.metric != "bytes_per_cpu" else ">= %g")
+                     % sc.target, "met": met, "tls_ops_s": ops_t, "ssl_ops_s": ops_s,
+                     "cipher_tls": ",".join(report[(sc.key, "tls")][1]),
+                     "cipher_ssl": ",".join(report[(sc.key, "ssl")][1])})
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    md = ["# mod_tls vs mod_ssl", "",
+          "%s, %d round(s) per module alternating A B A B, medians [min–max]; %.0f s in all." % (
+              when, rounds, elapsed),
+          "", "Machine: %s. Server pinned to CPU %s, client to CPU %s." % (
+              machine(), SERVER_CPU, CLIENT_CPU), "",
+          "| scenario | unit | mod_tls | mod_ssl | ratio tls/ssl | target | met | ops/s tls / ssl |",
+          "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ops = "%.0f / %.0f" % (r["tls_ops_s"], r["ssl_ops_s"]) if r["tls_ops_s"] else "–"
+        md.append("| %s | %s | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | **%.2f** | %s | %s | %s |" % (
+            r["scenario"], r["unit"], r["tls"], r["tls_min"], r["tls_max"], r["ssl"],
+            r["ssl_min"], r["ssl_max"], r["ratio"], r["target"], "yes" if r["met"] else "no",
+            ops))
+    md += ["", "CPU and memory: lower is better; MiB per CPU second: higher is better. "
+           "Every scenario passed its verification pass (protocol, full/resumed handshakes, "
+           "keep-alive, HTTP/2, sizes) against both modules.", ""]
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(md))
+    chart(out, rows)
+    print("\n".join(md))
+
+
+def chart(out, rows):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: python3-matplotlib is missing; no chart", file=sys.stderr)
+        return
+    fig, ax = plt.subplots(figsize=(10, 5))
+    names = [r["key"] for r in rows]
+    # every bar shows "how much better mod_tls is": ssl/tls for costs, tls/ssl for throughput
+    vals = [(1 / r["ratio"]) if r["unit"] != UNITS["bytes_per_cpu"] else r["ratio"]
+            for r in rows]
+    colors = ["tab:green" if r["met"] else "tab:red" for r in rows]
+    ax.bar(names, vals, color=colors)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_ylabel("mod_tls advantage over mod_ssl (x)")
+    ax.set_title("mod_tls vs mod_ssl (>1: mod_tls better; green: target met)")
+    plt.xticks(rotation=35, ha="right")
+    plt.tight_layout()
+    fig.savefig(os.path.join(out, "results.png"), dpi=100)
+
+
+if __name__ == "__main__":
+    main()
