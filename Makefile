@@ -23,7 +23,8 @@ CWARN := -std=c11 -Wall -Wextra
 LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR)
 SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR)
 
-.PHONY: all deps run check check-crate check-debian-toolchain check-build check-unit test install uninstall clean
+.PHONY: all deps run check check-crate check-debian-toolchain check-build check-unit test install uninstall clean \
+        bench bench-smoke
 
 all: $(MODULE)
 
@@ -46,6 +47,13 @@ $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 
 run: deps all
 	scripts/run
+
+# mod_tls against mod_ssl (bench/bench.py): results in bench/results/. Not part of check.
+bench: deps all
+	$(PYTHON) bench/bench.py
+
+bench-smoke: deps all
+	$(PYTHON) bench/bench.py --smoke
 
 check: deps all check-build check-unit check-crate check-debian-toolchain test
 
