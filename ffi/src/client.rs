@@ -13,7 +13,7 @@
 //! - Errors are sentences about the backend, carried in rustls' InvalidCertificateData.
 
 use crate::certkey::read_certificates;
-use crate::config::{alpn_id, suite_by_id, version_by_id, version_name, TLS12, TLS13};
+use crate::config::{alpn_id, suite_by_id, version_by_id, versions_and_suites, TLS12, TLS13};
 use crate::status::Failure;
 use crate::*;
 use rustls::client::{
@@ -23,7 +23,7 @@ use rustls::client::{
 use rustls::sign::CertifiedKey;
 use rustls::{
     Certificate, ClientConfig, ClientConnection, DigitallySignedStruct, Error, RootCertStore,
-    ServerName, SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion, ALL_CIPHER_SUITES,
+    ServerName, SignatureScheme, SupportedCipherSuite, ALL_CIPHER_SUITES,
 };
 use std::convert::TryFrom;
 use std::net::IpAddr;
@@ -274,29 +274,7 @@ impl ResolvesClientCert for MachineKeys {
 
 impl tlsr_client_config_builder {
     fn build(self) -> Result<tlsr_client_config, Failure> {
-        for &version in &self.versions {
-            if !self
-                .suites
-                .iter()
-                .any(|s| s.version().version.get_u16() == version)
-            {
-                return Err(Failure::new(
-                    TLSR_NO_CIPHER_SUITES,
-                    format!("no cipher suite left for {}", version_name(version)),
-                ));
-            }
-        }
-        let versions: Vec<&'static SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .filter_map(|&v| version_by_id(v))
-            .collect();
-        let suites: Vec<SupportedCipherSuite> = self
-            .suites
-            .iter()
-            .copied()
-            .filter(|s| self.versions.contains(&s.version().version.get_u16()))
-            .collect();
+        let (versions, suites) = versions_and_suites(&self.versions, &self.suites)?;
         let no_roots = self.roots.is_empty();
         let verifier = BackendVerifier {
             inner: WebPkiVerifier::new(self.roots, None),

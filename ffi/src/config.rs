@@ -120,6 +120,39 @@ impl Default for tlsr_server_config_builder {
     }
 }
 
+/// The protocol versions and the cipher suites that go with them, for a server or a client
+/// config. rustls silently disables an enabled version that has no cipher suite (and fails
+/// only when no version has one); an administrator who enabled TLS 1.3 wants to hear it.
+pub(crate) fn versions_and_suites(
+    versions: &[u16],
+    suites: &[SupportedCipherSuite],
+) -> Result<
+    (
+        Vec<&'static SupportedProtocolVersion>,
+        Vec<SupportedCipherSuite>,
+    ),
+    Failure,
+> {
+    for &version in versions {
+        if !suites
+            .iter()
+            .any(|s| s.version().version.get_u16() == version)
+        {
+            return Err(Failure::new(
+                TLSR_NO_CIPHER_SUITES,
+                format!("no cipher suite left for {}", version_name(version)),
+            ));
+        }
+    }
+    let chosen = versions.iter().filter_map(|&v| version_by_id(v)).collect();
+    let usable = suites
+        .iter()
+        .copied()
+        .filter(|s| versions.contains(&s.version().version.get_u16()))
+        .collect();
+    Ok((chosen, usable))
+}
+
 impl tlsr_server_config_builder {
     fn build(self) -> Result<tlsr_server_config, Failure> {
         if self.keys.is_empty() {
@@ -128,31 +161,7 @@ impl tlsr_server_config_builder {
                 "no certificate configured",
             ));
         }
-        // rustls silently disables an enabled version that has no cipher suite (and fails only
-        // when no version has one). An administrator who enabled TLS 1.3 wants to hear it.
-        for &version in &self.versions {
-            if !self
-                .suites
-                .iter()
-                .any(|s| s.version().version.get_u16() == version)
-            {
-                return Err(Failure::new(
-                    TLSR_NO_CIPHER_SUITES,
-                    format!("no cipher suite left for {}", version_name(version)),
-                ));
-            }
-        }
-        let versions: Vec<&'static SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .filter_map(|&v| version_by_id(v))
-            .collect();
-        let suites: Vec<SupportedCipherSuite> = self
-            .suites
-            .iter()
-            .copied()
-            .filter(|s| self.versions.contains(&s.version().version.get_u16()))
-            .collect();
+        let (versions, suites) = versions_and_suites(&self.versions, &self.suites)?;
         let keys = self.keys.clone();
 
         let builder = ServerConfig::builder()

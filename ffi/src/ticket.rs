@@ -251,7 +251,11 @@ mod tests {
         assert_eq!(t.open(&ticket, at + 300).as_deref(), Some(&b"s"[..]));
         assert_eq!(t.open(&ticket, at + 301), None, "older than the lifetime");
         assert_eq!(t.open(&ticket, at - MAX_SKEW).as_deref(), Some(&b"s"[..]));
-        assert_eq!(t.open(&ticket, at - MAX_SKEW - 1), None, "from too far in the future");
+        assert_eq!(
+            t.open(&ticket, at - MAX_SKEW - 1),
+            None,
+            "from too far in the future"
+        );
         // The time of issue is sealed: a client cannot make a ticket younger.
         let mut bad = ticket.clone();
         bad[NAME_LEN + NONCE_LEN + 7] ^= 1;
