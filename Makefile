@@ -48,14 +48,17 @@ $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 run: deps all
 	scripts/run
 
-# mod_tls against mod_ssl (bench/bench.py): results in bench/results/. Not part of check.
+# mod_tls against mod_ssl (bench/bench.py): results, table and chart in bench/results/.
+# The full run is not part of check; its smoke mode (every scenario once, briefly, in
+# parallel: each must run and pass verification against both modules) is.
 bench: deps all
+	@scripts/deps --bench
 	$(PYTHON) bench/bench.py
 
 bench-smoke: deps all
 	$(PYTHON) bench/bench.py --smoke
 
-check: deps all check-build check-unit check-crate check-debian-toolchain test
+check: deps all check-build check-unit check-crate check-debian-toolchain test bench-smoke
 
 # The module compiles without warnings and exports only tls_module.
 check-build: $(MODULE)

@@ -24,12 +24,14 @@ memory scenarios, the Makefile targets (make bench, the smoke run in make check)
 the profile are not finished yet.
 """
 import argparse
+import concurrent.futures
 import csv
 import datetime
 import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import ssl
 import statistics
@@ -93,6 +95,16 @@ SCENARIOS = [
 
 
 # -- the server ------------------------------------------------------------------------------
+
+def alive(pid):
+    """The process exists and is not a zombie (whose parent, not us, will reap it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return False
+    return st[st.rfind(")") + 2] != "Z"
+
 
 def free_port():
     s = socket.socket()
@@ -180,14 +192,20 @@ class Server:
         return "\n".join(lines) + "\n"
 
     def start(self):
-        with open(self.conf, "w") as f:
-            f.write(self.render())
         for d in ("logs", "run"):
             os.chmod(os.path.join(self.root, d), 0o777)
         os.chmod(self.root, 0o755)
-        p = subprocess.run(["taskset", "-c", SERVER_CPU, APACHE, "-d", self.root, "-f",
-                            self.conf, "-k", "start"], capture_output=True, text=True,
-                           env={"PATH": os.environ["PATH"], "LANG": "C"})
+        for attempt in range(3):
+            with open(self.conf, "w") as f:
+                f.write(self.render())
+            p = subprocess.run(["taskset", "-c", SERVER_CPU, APACHE, "-d", self.root, "-f",
+                                self.conf, "-k", "start"], capture_output=True, text=True,
+                               env={"PATH": os.environ["PATH"], "LANG": "C"})
+            # a port from free_port() can be taken by another run in the parallel
+            # verification pass before apache2 binds it: take another one
+            if p.returncode == 0 or "Address already in use" not in p.stderr + self.error_log():
+                break
+            self.port = free_port()
         if p.returncode != 0:
             raise RuntimeError("apache2 (%s) did not start:\n%s%s%s" % (
                 self.module, p.stdout, p.stderr, self.error_log()))
@@ -205,13 +223,24 @@ class Server:
         raise RuntimeError("apache2 (%s) did not come up:\n%s" % (self.module, self.error_log()))
 
     def stop(self):
-        if self.pid:
-            subprocess.run([APACHE, "-d", self.root, "-f", self.conf, "-k", "stop"],
-                           capture_output=True)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and os.path.exists("/proc/%d" % self.pid):
-                time.sleep(0.05)
-            self.pid = None
+        """Stop at once: every figure was read while the server ran, and the access log is
+        written unbuffered, so there is nothing to wait for. The parent gets SIGTERM; its
+        children, which may sleep up to a second in the event MPM's listener before they
+        notice, get SIGKILL while the parent is still there to reap them."""
+        if not self.pid:
+            return
+        children = self.children()
+        os.kill(self.pid, signal.SIGTERM)
+        time.sleep(0.05)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and alive(self.pid):
+            time.sleep(0.02)
+        self.pid = None
 
     def error_log(self):
         try:
@@ -420,27 +449,33 @@ def verify(sc, entries, module):
     return problems
 
 
-def verification_pass(work, scenarios, smoke):
-    """Run every scenario briefly with an access log and check it did what it claims."""
-    report = {}
-    for sc in scenarios:
-        for module in ("tls", "ssl"):
-            if sc.kind == "memory":
-                res = measure(work, module, sc, 20, log=True)
-                entries = res["srv"].access_log()
-                problems = [] if len(entries) >= 21 else ["%d requests logged" % len(entries)]
-            else:
-                size = 1 if sc.kind == "handshake" else (
-                    200 if sc.kind == "keepalive" else (4 if "10m" in sc.path else 40))
-                res = measure(work, module, sc, size, log=True)
-                entries = res["srv"].access_log()
-                problems = verify(sc, entries, module)
-            ciphers = sorted({e[1] for e in entries})
-            report[(sc.key, module)] = (problems, ciphers, len(entries))
-            status = "ok" if not problems else "FAILED: " + "; ".join(problems)
-            print("  verify %-13s %-3s %5d requests, %s: %s" % (
-                sc.key, module, len(entries), ",".join(ciphers), status), flush=True)
-    return report
+def verify_one(work, sc, module):
+    """One scenario, briefly, with an access log; returns (problems, ciphers, count, result)."""
+    if sc.kind == "memory":
+        res = measure(work, module, sc, 20, log=True)
+        entries = res["srv"].access_log()
+        problems = [] if len(entries) >= 21 else ["%d requests logged" % len(entries)]
+    else:
+        size = 1 if sc.kind == "handshake" else (
+            200 if sc.kind == "keepalive" else (4 if "10m" in sc.path else 40))
+        res = measure(work, module, sc, size, log=True)
+        entries = res["srv"].access_log()
+        problems = verify(sc, entries, module)
+    ciphers = sorted({e[1] for e in entries})
+    res.pop("srv")
+    status = "ok" if not problems else "FAILED: " + "; ".join(problems)
+    print("  verify %-13s %-3s %5d requests, %s: %s" % (
+        sc.key, module, len(entries), ",".join(ciphers), status), flush=True)
+    return problems, ciphers, len(entries), res
+
+
+def verification_pass(work, scenarios):
+    """Run every scenario briefly with an access log and check it did what it claims. Nothing
+    here is timed, so the runs go on in parallel (each server has its own port and root)."""
+    jobs = [(sc, module) for sc in scenarios for module in ("tls", "ssl")]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        futures = {job: pool.submit(verify_one, work, *job) for job in jobs}
+        return {(sc.key, module): f.result() for (sc, module), f in futures.items()}
 
 
 # -- the whole benchmark ---------------------------------------------------------------------
@@ -525,20 +560,24 @@ def main():
     if not os.path.exists(TLS_SO):
         sys.exit("bench: %s is missing; run make first" % TLS_SO)
     scenarios = [s for s in SCENARIOS if not args.only or s.key in args.only.split(",")]
-    rounds = 1 if args.smoke else args.rounds
+    rounds = args.rounds
     work = tempfile.mkdtemp(prefix="mod_tls-bench-")
     started = time.monotonic()
     try:
         prepare(work)
         print("bench: verification pass", flush=True)
-        report = verification_pass(work, scenarios, args.smoke)
+        report = verification_pass(work, scenarios)
         failed = [k for k, v in report.items() if v[0]]
         if failed:
             sys.exit("bench: verification failed for %s" % ", ".join(
                 "%s/%s" % k for k in failed))
         results = {}
-        print("bench: %d round(s), server on CPU %s, client on CPU %s" % (
-            rounds, SERVER_CPU, CLIENT_CPU), flush=True)
+        if args.smoke:
+            rounds = 0
+            results = {k: [v[3]] for k, v in report.items()}
+        else:
+            print("bench: %d round(s), server on CPU %s, client on CPU %s" % (
+                rounds, SERVER_CPU, CLIENT_CPU), flush=True)
         for sc in scenarios:
             for r in range(rounds):
                 order = ("tls", "ssl") if r % 2 == 0 else ("ssl", "tls")
