@@ -516,6 +516,40 @@ def prepare(work):
             os.chmod(os.path.join(d, f), 0o644)
 
 
+def profile(work, module, sc, out):
+    """perf record (cpu-clock, call graphs) on the server child while the scenario's client
+    runs at full size; writes the report by shared object and by symbol."""
+    os.makedirs(out, exist_ok=True)
+    srv = Server(work, module, sc)
+    srv.start()
+    data = os.path.join(out, "%s-%s.perf.data" % (sc.key, module))
+    try:
+        child = srv.children()[0]
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g",
+                                 "-o", data, "-p", str(child)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        if sc.kind == "memory":
+            measure_memory(srv, sizes(sc, False))
+        elif sc.kind == "handshake":
+            run_s_time(srv, sc, 5)
+        else:
+            run_h2load(srv, sc, sizes(sc, False))
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=60)
+    finally:
+        srv.stop()
+    base = os.path.join(out, "%s-%s" % (sc.key, module))
+    for sort, suffix, extra in (("dso", "dso", []), ("dso,sym", "sym", ["--no-children"]),
+                                ("dso,sym", "children", ["--children"])):
+        with open("%s.%s.txt" % (base, suffix), "w") as f:
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none",
+                            "--percent-limit", "0.5", "--sort", sort] + extra,
+                           stdout=f, stderr=subprocess.DEVNULL)
+    print("  profile %-13s %-3s -> %s.{dso,sym,children}.txt, %s" % (sc.key, module, base, data),
+          flush=True)
+
+
 def value(sc, res):
     if sc.metric == "cpu":
         return res["cpu_per_op_us"]
@@ -555,6 +589,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated scenario keys")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of timing: sample the server child with perf (cpu-clock) "
+                         "during each scenario, per module; reports in OUT/profile/")
     args = ap.parse_args()
 
     if not os.path.exists(TLS_SO):
@@ -563,6 +600,15 @@ def main():
     rounds = args.rounds
     work = tempfile.mkdtemp(prefix="mod_tls-bench-")
     started = time.monotonic()
+    if args.profile:
+        try:
+            prepare(work)
+            for sc in scenarios:
+                for module in ("tls", "ssl"):
+                    profile(work, module, sc, os.path.join(args.out, "profile"))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         prepare(work)
         print("bench: verification pass", flush=True)

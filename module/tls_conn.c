@@ -376,7 +376,6 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
     tc->net_out = apr_brigade_create(c->pool, c->bucket_alloc);
     tc->plain_in = apr_brigade_create(c->pool, c->bucket_alloc);
     tc->tmp = apr_brigade_create(c->pool, c->bucket_alloc);
-    tc->buf = apr_palloc(c->pool, TLS_CONN_BUF_SIZE);
     ap_set_module_config(c->conn_config, &tls_module, tc);
     tls_filter_add(tc);
     return OK;
@@ -396,7 +395,6 @@ tls_conn *tls_conn_create_outgoing(conn_rec *c, const struct tls_proxy_client *p
     tc->net_out = apr_brigade_create(c->pool, c->bucket_alloc);
     tc->plain_in = apr_brigade_create(c->pool, c->bucket_alloc);
     tc->tmp = apr_brigade_create(c->pool, c->bucket_alloc);
-    tc->buf = apr_palloc(c->pool, TLS_CONN_BUF_SIZE);
     ap_set_module_config(c->conn_config, &tls_module, tc);
     return tc;
 }

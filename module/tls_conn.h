@@ -40,7 +40,9 @@ typedef struct tls_conn {
     apr_bucket_brigade *net_out;   /* TLS bytes on their way down (reused, emptied each pass) */
     apr_bucket_brigade *plain_in;  /* decrypted plaintext not yet handed up */
     apr_bucket_brigade *tmp;       /* scratch brigade for splits */
-    char *buf;                     /* scratch buffer for moving bytes, TLS_CONN_BUF_SIZE */
+    unsigned char rec_hdr[5];      /* input framing: header bytes of the next record so far */
+    apr_size_t rec_hdr_len;
+    apr_size_t rec_left;           /* input framing: body bytes of this record not yet read */
     const char *sni;               /* the server name the client sent, or NULL */
     const char *alpn;              /* the protocol selected by ALPN, or NULL */
     uint16_t version;              /* negotiated protocol version, when OPEN */
@@ -53,8 +55,6 @@ typedef struct tls_conn {
     int service_unavailable;       /* every request 503: mod_md's fallback certificate, or an
                                     * ACME tls-alpn-01 challenge connection (tls_md.c) */
 } tls_conn;
-
-#define TLS_CONN_BUF_SIZE (16 * 1024 + 512)
 
 /* The TLS state of c (of its master for an HTTP/2 stream), or NULL when mod_tls does not
  * handle it. */

@@ -388,6 +388,11 @@ int tls_ffi_conn_wants_write(const tlsr_conn *conn)
     return tlsr_conn_wants_write(conn);
 }
 
+apr_size_t tls_ffi_conn_plaintext_pending(const tlsr_conn *conn)
+{
+    return tlsr_conn_plaintext_pending(conn);
+}
+
 uint16_t tls_ffi_conn_version(const tlsr_conn *conn)
 {
     return tlsr_conn_protocol_version(conn);

@@ -155,6 +155,7 @@ apr_status_t tls_ffi_conn_write(tlsr_conn *conn, const char *buf, apr_size_t len
 apr_status_t tls_ffi_conn_close_notify(tlsr_conn *conn);
 int tls_ffi_conn_is_handshaking(const tlsr_conn *conn);
 int tls_ffi_conn_wants_write(const tlsr_conn *conn);
+apr_size_t tls_ffi_conn_plaintext_pending(const tlsr_conn *conn);
 uint16_t tls_ffi_conn_version(const tlsr_conn *conn);
 uint16_t tls_ffi_conn_suite(const tlsr_conn *conn);
 /* The negotiated ALPN protocol copied into p, or NULL. */

@@ -14,8 +14,18 @@ APLOG_USE_MODULE(tls);
 /* Plaintext is encrypted in chunks of at most this, so a large file bucket never makes the
  * engine buffer megabytes of records. */
 #define TLS_WRITE_CHUNK (64 * 1024)
+/* TLS bytes of one buffer taken from the engine: the records of a whole TLS_WRITE_CHUNK. */
+#define TLS_OUT_BUF_SIZE TLS_RECORDS_SIZE(TLS_WRITE_CHUNK)
+/* A whole TLS record: 16 KiB of plaintext and at most 256 bytes of header and protection. */
+#define TLS_RECORD_MAX (16 * 1024 + 256)
+/* The TLS bytes `n` bytes of plaintext become: every record of up to 16 KiB gains at most 29
+ * bytes (a TLS 1.2 GCM header, explicit nonce and tag; TLS 1.3 adds 22). */
+#define TLS_RECORDS_SIZE(n) ((n) + ((n) / (16 * 1024) + 1) * 32)
 /* TLS bytes collected in one output call before they are passed down without waiting. */
 #define TLS_PASS_THRESHOLD (128 * 1024)
+/* Data buckets smaller than this are gathered into one record (up to a full record's
+ * plaintext) instead of a record each: response headers and a small body go out together. */
+#define TLS_COALESCE_SIZE (16 * 1024)
 
 static ap_filter_rec_t *tls_in_handle;
 static ap_filter_rec_t *tls_out_handle;
@@ -32,25 +42,38 @@ static apr_status_t engine_feed(tls_conn *tc, const char *data, apr_size_t len,
     return tls_ffi_conn_feed(tc->tls, data, len, consumed);
 }
 
-/* Moves every TLS byte the engine has ready to the end of tc->net_out. */
-static apr_status_t collect_tls(tls_conn *tc)
+/* Moves every TLS byte the engine has ready to the end of tc->net_out. The engine writes
+ * straight into the buffer that becomes the bucket (no second copy). `expect` is how many TLS
+ * bytes are about to come, when known (0 if not), so that the buffer has the right size. The
+ * buffers come from the connection's bucket allocator, which keeps freed memory for reuse:
+ * buffers from malloc, freed at once, make glibc give heap pages back and fault them in again,
+ * and each of those is a TLB flush across the server's threads. */
+static apr_status_t collect_tls(tls_conn *tc, apr_size_t expect)
 {
     apr_bucket_alloc_t *ba = tc->c->bucket_alloc;
-    apr_size_t n;
+    apr_size_t n, size;
     apr_status_t rv;
+    char *buf;
 
     for (;;) {
-        if (tc->state == TLS_CONN_HELLO || !tc->tls) {
-            if (!tc->acceptor) return APR_SUCCESS;
-            rv = tls_ffi_acceptor_take_tls(tc->acceptor, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        int hello = tc->state == TLS_CONN_HELLO || !tc->tls;
+
+        if (hello ? !tc->acceptor : !tls_ffi_conn_wants_write(tc->tls)) {
+            return APR_SUCCESS;
         }
-        else {
-            rv = tls_ffi_conn_take_tls(tc->tls, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        size = expect > 0 && expect < TLS_OUT_BUF_SIZE ? expect : TLS_OUT_BUF_SIZE;
+        if (expect == 0) {
+            size = TLS_RECORD_MAX;
         }
+        buf = apr_bucket_alloc(size, ba);
+        rv = hello ? tls_ffi_acceptor_take_tls(tc->acceptor, buf, size, &n)
+                   : tls_ffi_conn_take_tls(tc->tls, buf, size, &n);
         if (rv != APR_SUCCESS || n == 0) {
+            apr_bucket_free(buf);
             return rv;
         }
-        APR_BRIGADE_INSERT_TAIL(tc->net_out, apr_bucket_heap_create(tc->buf, n, NULL, ba));
+        APR_BRIGADE_INSERT_TAIL(tc->net_out, apr_bucket_heap_create(buf, n, apr_bucket_free, ba));
+        expect = 0;
     }
 }
 
@@ -72,12 +95,45 @@ static apr_status_t pass_net_out(tls_conn *tc, int flush)
 
 apr_status_t tls_filter_net_flush(tls_conn *tc)
 {
-    apr_status_t rv = collect_tls(tc);
+    apr_status_t rv = collect_tls(tc, 0);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
     return pass_net_out(tc, 1);
+}
+
+/* Follows the TLS record framing of the bytes fed to the engine, so that tls_filter_net_read
+ * knows how many bytes complete the current record. */
+static void track_records(tls_conn *tc, const char *data, apr_size_t len)
+{
+    while (len > 0) {
+        if (tc->rec_left > 0) {
+            apr_size_t n = len < tc->rec_left ? len : tc->rec_left;
+            tc->rec_left -= n;
+            data += n;
+            len -= n;
+            continue;
+        }
+        tc->rec_hdr[tc->rec_hdr_len++] = (unsigned char)*data++;
+        len--;
+        if (tc->rec_hdr_len == sizeof(tc->rec_hdr)) {
+            tc->rec_left = ((apr_size_t)tc->rec_hdr[3] << 8) | tc->rec_hdr[4];
+            tc->rec_hdr_len = 0;
+        }
+    }
+}
+
+/* How many TLS bytes to ask the network for: what completes the current record (or its
+ * header). The core input filter, asked for more than it has, tries another non-blocking read
+ * of the socket to be greedy; asked for no more than a record, it reads the socket once (up to
+ * 8000 bytes) and serves the rest of what it read from memory. On a keep-alive connection that
+ * saves a failing read() per request. */
+static apr_off_t net_want(const tls_conn *tc)
+{
+    apr_size_t want = tc->rec_left > 0 ? tc->rec_left : sizeof(tc->rec_hdr) - tc->rec_hdr_len;
+
+    return want < TLS_NET_READ_SIZE ? (apr_off_t)want : TLS_NET_READ_SIZE;
 }
 
 apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t *fed)
@@ -88,7 +144,7 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
     *fed = 0;
     if (APR_BRIGADE_EMPTY(tc->net_in)) {
         rv = ap_get_brigade(tc->in_filter->next, tc->net_in, AP_MODE_READBYTES, block,
-                            TLS_NET_READ_SIZE);
+                            net_want(tc));
         if (APLOGctrace2(tc->c)) {
             apr_off_t len = 0;
             apr_brigade_length(tc->net_in, 0, &len);
@@ -122,6 +178,7 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
             continue;
         }
         rv = engine_feed(tc, data, len, &consumed);
+        track_records(tc, data, consumed);
         *fed += consumed;
         if (rv != APR_SUCCESS) {
             return rv;
@@ -141,20 +198,39 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
 
 /* --- input ------------------------------------------------------------------------------- */
 
-/* Moves all plaintext the engine has decrypted into tc->plain_in. APR_EOF when the peer's
- * close_notify was seen and nothing more is there. */
+/* Moves all plaintext the engine has decrypted into tc->plain_in, read straight into the
+ * buffers that become its buckets (from the bucket allocator, like collect_tls's). APR_EOF
+ * when the peer's close_notify was seen and nothing more is there. */
 static apr_status_t drain_plaintext(tls_conn *tc)
 {
-    apr_size_t n;
+    apr_size_t n, want;
     apr_status_t rv;
+    apr_bucket *b;
+    char probe[256], *buf;
 
     for (;;) {
-        rv = tls_ffi_conn_read(tc->tls, tc->buf, TLS_CONN_BUF_SIZE, &n);
+        want = tls_ffi_conn_plaintext_pending(tc->tls);
+        if (want == 0) {
+            /* nothing announced: ask anyway, to learn EOF (close_notify) from WOULD_BLOCK */
+            rv = tls_ffi_conn_read(tc->tls, probe, sizeof(probe), &n);
+            b = rv == APR_SUCCESS ? apr_bucket_heap_create(probe, n, NULL, tc->c->bucket_alloc)
+                                  : NULL;
+        }
+        else {
+            want = want < TLS_NET_READ_SIZE ? want : TLS_NET_READ_SIZE;
+            buf = apr_bucket_alloc(want, tc->c->bucket_alloc);
+            rv = tls_ffi_conn_read(tc->tls, buf, want, &n);
+            if (rv != APR_SUCCESS) {
+                apr_bucket_free(buf);
+            }
+            b = rv == APR_SUCCESS ? apr_bucket_heap_create(buf, n, apr_bucket_free,
+                                                            tc->c->bucket_alloc)
+                                  : NULL;
+        }
         if (rv != APR_SUCCESS) {
             return rv == APR_EAGAIN ? APR_SUCCESS : rv;
         }
-        APR_BRIGADE_INSERT_TAIL(tc->plain_in,
-                                apr_bucket_heap_create(tc->buf, n, NULL, tc->c->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(tc->plain_in, b);
     }
 }
 
@@ -345,23 +421,24 @@ static apr_status_t filter_in_modes(tls_conn *tc, apr_bucket_brigade *bb, ap_inp
 
 /* --- output ------------------------------------------------------------------------------ */
 
-/* Encrypts one data bucket, passing TLS bytes down whenever enough have collected. */
-static apr_status_t write_bucket(tls_conn *tc, apr_bucket *b)
+/* Plaintext of small buckets, gathered to be written to the engine as one record. */
+typedef struct {
+    apr_size_t len;
+    char data[TLS_COALESCE_SIZE];
+} coalesced;
+
+/* Encrypts plaintext, passing TLS bytes down whenever enough have collected. */
+static apr_status_t encrypt(tls_conn *tc, const char *data, apr_size_t len)
 {
-    const char *data;
-    apr_size_t len, n;
+    apr_size_t n;
     apr_off_t pending;
     apr_status_t rv;
 
-    rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     while (len > 0) {
         n = len < TLS_WRITE_CHUNK ? len : TLS_WRITE_CHUNK;
         rv = tls_ffi_conn_write(tc->tls, data, n);
         if (rv == APR_SUCCESS) {
-            rv = collect_tls(tc);
+            rv = collect_tls(tc, TLS_RECORDS_SIZE(n));
         }
         if (rv != APR_SUCCESS) {
             return rv;
@@ -376,10 +453,67 @@ static apr_status_t write_bucket(tls_conn *tc, apr_bucket *b)
     return APR_SUCCESS;
 }
 
+static apr_status_t encrypt_coalesced(tls_conn *tc, coalesced *co)
+{
+    apr_status_t rv = encrypt(tc, co->data, co->len);
+
+    co->len = 0;
+    return rv;
+}
+
+/* Encrypts one data bucket. A small one of known length is only gathered into co; a bucket
+ * that may block (a pipe from a CGI, a socket) is read without blocking first, and when it
+ * has nothing yet, what came before goes out with a FLUSH so the client is not kept waiting. */
+static apr_status_t write_bucket(tls_conn *tc, apr_bucket *b, coalesced *co)
+{
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (APR_BUCKET_IS_FILE(b)) {
+        /* read(), in large pieces, not mmap(): the engine copies the plaintext anyway, and
+         * unmapping a file after each response flushes the TLB of every server thread */
+        apr_bucket_file_enable_mmap(b, 0);
+        apr_bucket_file_set_buf_size(b, TLS_WRITE_CHUNK);
+    }
+    if (b->length != (apr_size_t)-1 && b->length < sizeof(co->data)) {
+        if (co->len + b->length > sizeof(co->data)
+            && (rv = encrypt_coalesced(tc, co)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        if (rv == APR_SUCCESS && len <= sizeof(co->data) - co->len) {
+            memcpy(co->data + co->len, data, len);
+            co->len += len;
+            return APR_SUCCESS;
+        }
+    }
+    else {
+        if ((rv = encrypt_coalesced(tc, co)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ);
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            if ((rv = pass_net_out(tc, 1)) != APR_SUCCESS) {
+                return rv;
+            }
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = encrypt_coalesced(tc, co)) != APR_SUCCESS) {
+        return rv;
+    }
+    return encrypt(tc, data, len);
+}
+
 static apr_status_t filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     tls_conn *tc = f->ctx;
     apr_status_t rv = APR_SUCCESS;
+    coalesced co;
 
     if (f->c->aborted) {
         apr_brigade_cleanup(bb);
@@ -392,18 +526,22 @@ static apr_status_t filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
             return rv;
         }
     }
+    co.len = 0;
     while (rv == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb)) {
         apr_bucket *b = APR_BRIGADE_FIRST(bb);
 
         if (APR_BUCKET_IS_METADATA(b)) {
             int pass = APR_BUCKET_IS_FLUSH(b) || AP_BUCKET_IS_EOC(b);
+            if (co.len > 0 && (rv = encrypt_coalesced(tc, &co)) != APR_SUCCESS) {
+                break;
+            }
             if (AP_BUCKET_IS_EOC(b) && tc->state == TLS_CONN_OPEN) {
                 tls_ffi_conn_close_notify(tc->tls);
                 tc->state = TLS_CONN_CLOSED;
                 ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, tc->c,
                               "TLS0303: sending close_notify");
             }
-            if (tc->tls && (rv = collect_tls(tc)) != APR_SUCCESS) {
+            if (tc->tls && (rv = collect_tls(tc, 0)) != APR_SUCCESS) {
                 break;
             }
             if (AP_BUCKET_IS_EOC(b)) {
@@ -421,9 +559,12 @@ static apr_status_t filter_out(ap_filter_t *f, apr_bucket_brigade *bb)
             continue;
         }
         if (tc->state == TLS_CONN_OPEN) {
-            rv = write_bucket(tc, b);
+            rv = write_bucket(tc, b, &co);
         }
         apr_bucket_delete(b); /* after close or failure, data has nowhere to go */
+    }
+    if (rv == APR_SUCCESS && co.len > 0) {
+        rv = encrypt_coalesced(tc, &co);
     }
     if (rv == APR_SUCCESS) {
         rv = pass_net_out(tc, 0);
