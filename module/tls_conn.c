@@ -259,7 +259,11 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->session_id = tls_ffi_conn_session_id(tc->tls, c->pool);
     tc->key_index = tc->outgoing ? -1 : tls_ffi_conn_key_index(tc->tls);
     tc->client_vars = tls_vars_client_cert(c->pool, tc->tls, &tc->client_not_after);
-    rv = tls_filter_net_flush(tc); /* e.g. TLS 1.3 session tickets */
+    /* What the engine has to send now: after TLS 1.2, its last flight (the client waits for
+     * it); after TLS 1.3 on our side, only session tickets, which no client waits for: they
+     * go out with the first response instead of in a write (and a wake-up) of their own. */
+    rv = (tc->version == TLS_VERSION_13 && !tc->outgoing) ? tls_filter_net_collect(tc)
+                                                          : tls_filter_net_flush(tc);
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
     }
@@ -314,11 +318,11 @@ apr_status_t tls_conn_handshake(tls_conn *tc, apr_read_type_e block)
             }
         }
         else {
-            if ((rv = tls_filter_net_flush(tc)) != APR_SUCCESS) {
-                return tls_conn_fail(tc, rv, "handshake with");
-            }
             if (!tls_ffi_conn_is_handshaking(tc->tls)) {
                 return finish_handshake(tc);
+            }
+            if ((rv = tls_filter_net_flush(tc)) != APR_SUCCESS) {
+                return tls_conn_fail(tc, rv, "handshake with");
             }
         }
         rv = tls_filter_net_read(tc, block, &fed);

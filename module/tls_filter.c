@@ -93,6 +93,11 @@ static apr_status_t pass_net_out(tls_conn *tc, int flush)
     return rv;
 }
 
+apr_status_t tls_filter_net_collect(tls_conn *tc)
+{
+    return collect_tls(tc, 0);
+}
+
 apr_status_t tls_filter_net_flush(tls_conn *tc)
 {
     apr_status_t rv = collect_tls(tc, 0);

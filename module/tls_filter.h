@@ -25,4 +25,8 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
 /* Passes the TLS bytes the engine has ready to the network, followed by a FLUSH. */
 apr_status_t tls_filter_net_flush(tls_conn *tc);
 
+/* Takes the TLS bytes the engine has ready into the connection's outgoing brigade, where they
+ * wait for the next output (every output filter call passes them down). */
+apr_status_t tls_filter_net_collect(tls_conn *tc);
+
 #endif /* TLS_FILTER_H */
