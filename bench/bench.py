@@ -49,6 +49,8 @@ TLS_SO = os.path.join(TOP, "build", "mod_tls.so")
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# mod_tls, mod_ssl, and the baseline: the same server without TLS
+MODULES = ("tls", "ssl", "plain")
 
 FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "10m.bin": 10 * 1024 * 1024}
 
@@ -68,6 +70,9 @@ class Scenario:
         self.cert, self.proto, self.tickets, self.resume = cert, proto, tickets, resume
         self.path, self.h2, self.conns = path, h2, conns
         self.metric, self.target = metric, target
+        # the plain-HTTP run this scenario is compared with (all full and resumed handshakes
+        # against one: a new connection per request)
+        self.baseline = "hs13-ecdsa" if kind == "handshake" else key
 
 
 SCENARIOS = [
@@ -92,6 +97,12 @@ SCENARIOS = [
     Scenario("mem-idle", "RSS per idle keep-alive connection", "memory", conns=1000,
              metric="rss", target=0.5),
 ]
+
+
+def modules_of(sc):
+    """The servers a scenario runs against: the handshake scenarios share one plain
+    baseline (a new connection per request), run with the first of them."""
+    return MODULES if sc.baseline == sc.key else ("tls", "ssl")
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -160,11 +171,16 @@ class Server:
         if os.geteuid() == 0:
             lines += ["User www-data", "Group www-data"]
         if self.log:
-            lines.append('LogFormat "%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{SSL_SESSION_RESUMED}x '
-                         '%k %H %>s %B" bench')
+            # %{...}x comes from the TLS module; the plain server logs "-" in its place
+            tls = ("%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{SSL_SESSION_RESUMED}x"
+                   if self.module != "plain" else "- - -")
+            lines.append('LogFormat "%s %%k %%H %%>s %%B" bench' % tls)
             lines.append('CustomLog "%s/logs/access_log" bench' % root)
         cache = "shmcb:%s/run/scache(1024000)" % root
-        if self.module == "tls":
+        if self.module == "plain":
+            # the baseline: the same server without TLS (h2 over cleartext for h2load)
+            lines[lines.index("Protocols h2 http/1.1")] = "Protocols h2c http/1.1"
+        elif self.module == "tls":
             lines += [
                 "LoadModule tls_module %s" % TLS_SO,
                 "TLSEngine 127.0.0.1:%d" % self.port,
@@ -321,8 +337,28 @@ def run_s_time(srv, sc, seconds):
     return n, 0
 
 
+def run_plain_connections(srv, sc, seconds):
+    """The plain-HTTP counterpart of s_time -new: one connection per request, for `seconds`."""
+    req = ("GET %s HTTP/1.0\r\nHost: bench.test\r\n\r\n" % sc.path).encode()
+    n, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+            s.sendall(req)
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        if not got.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError("plain request failed: %r" % got[:60])
+        n += 1
+    return n, 0
+
+
 def run_h2load(srv, sc, requests):
-    url = "https://127.0.0.1:%d%s" % (srv.port, sc.path)
+    scheme = "http" if srv.module == "plain" else "https"
+    url = "%s://127.0.0.1:%d%s" % (scheme, srv.port, sc.path)
     cmd = ["h2load", "-n", str(requests), "-c", str(sc.conns), "-t", "1"]
     if not sc.h2:
         cmd.append("--h1")
@@ -337,16 +373,17 @@ def run_h2load(srv, sc, requests):
 
 
 def open_idle(srv, count):
-    """count TLS connections that each made one keep-alive request and stay open. Returns the
-    sockets (the caller closes them)."""
+    """count connections (TLS, but for the plain baseline) that each made one keep-alive
+    request and stay open. Returns the sockets (the caller closes them)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     socks = []
     req = b"GET /1k.bin HTTP/1.1\r\nHost: bench.test\r\n\r\n"
     for _ in range(count):
-        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv.port), timeout=30),
-                            server_hostname="bench.test")
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        if srv.module != "plain":
+            s = ctx.wrap_socket(s, server_hostname="bench.test")
         s.sendall(req)
         got = b""
         while b"\r\n\r\n" not in got or len(got) < got.index(b"\r\n\r\n") + 4 + 1024:
@@ -398,7 +435,9 @@ def measure(work, module, sc, size, log=False):
             kib = measure_memory(srv, size)
             return {"rss_kib_per_conn": kib, "srv": srv}
         cpu0, t0 = srv.cpu_seconds(), time.monotonic()
-        if sc.kind == "handshake":
+        if sc.kind == "handshake" and module == "plain":
+            ops, nbytes = run_plain_connections(srv, sc, size)
+        elif sc.kind == "handshake":
             ops, nbytes = run_s_time(srv, sc, size)
         else:
             ops, nbytes = run_h2load(srv, sc, size)
@@ -426,6 +465,12 @@ def verify(sc, entries, module):
     if any(e[5] != "200" for e in entries):
         problems.append("non-200 responses")
     protos = {e[0] for e in entries}
+    if module == "plain":
+        want_proto = "-"            # no TLS: mod_tls and mod_ssl are not loaded
+        if protos != {"-"}:
+            problems.append("TLS variables set on the plain baseline: %s" % protos)
+        if sc.kind == "handshake":
+            return problems         # one connection per request, nothing to resume
     if sc.kind in ("handshake",) and protos != {want_proto}:
         problems.append("protocols %s, expected %s" % (protos, want_proto))
     resumed = sum(1 for e in entries if e[2] == "Resumed")
@@ -472,7 +517,7 @@ def verify_one(work, sc, module):
 def verification_pass(work, scenarios):
     """Run every scenario briefly with an access log and check it did what it claims. Nothing
     here is timed, so the runs go on in parallel (each server has its own port and root)."""
-    jobs = [(sc, module) for sc in scenarios for module in ("tls", "ssl")]
+    jobs = [(sc, module) for sc in scenarios for module in modules_of(sc)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = {job: pool.submit(verify_one, work, *job) for job in jobs}
         return {(sc.key, module): f.result() for (sc, module), f in futures.items()}
@@ -626,8 +671,10 @@ def main():
                 rounds, SERVER_CPU, CLIENT_CPU), flush=True)
         for sc in scenarios:
             for r in range(rounds):
-                order = ("tls", "ssl") if r % 2 == 0 else ("ssl", "tls")
+                order = MODULES if r % 2 == 0 else MODULES[::-1]
                 for module in order:
+                    if module not in modules_of(sc):
+                        continue
                     res = measure(work, module, sc, sizes(sc, args.smoke))
                     res.pop("srv")
                     results.setdefault((sc.key, module), []).append(res)
@@ -637,7 +684,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     if args.smoke:
         missing = [sc.key for sc in scenarios
-                   if not all(results.get((sc.key, m)) for m in ("tls", "ssl"))]
+                   if not all(results.get((sc.key, m)) for m in modules_of(sc))]
         if missing:
             sys.exit("bench smoke: no result for %s" % ", ".join(missing))
         print("bench smoke: %d scenarios ran and verified against both modules (%.0f s)" % (
@@ -674,9 +721,18 @@ def write_results(out, scenarios, results, report, rounds, elapsed):
         if sc.kind != "memory":
             ops_t = statistics.median(r["ops_per_s"] for r in results[(sc.key, "tls")])
             ops_s = statistics.median(r["ops_per_s"] for r in results[(sc.key, "ssl")])
+        # what TLS adds over the same server without it: cost (CPU per operation or per
+        # byte, memory per connection) of each module minus the plain run's
+        pm = statistics.median(value(sc, r) for r in results[(sc.baseline, "plain")])
+        cost = (lambda v: 1 / v) if sc.metric == "bytes_per_cpu" else (lambda v: v)
+        added_t, added_s = cost(tm) - cost(pm), cost(sm) - cost(pm)
+        # h2c (the plain h2 baseline) takes another path through mod_http2 than h2 over TLS
+        # and may cost more than it: no TLS part to compare then
+        added = added_t / added_s if added_s > 0 and added_t > 0 else float("nan")
         rows.append({"key": sc.key, "scenario": sc.title, "unit": UNITS[sc.metric],
                      "tls": tm, "tls_min": tmin, "tls_max": tmax,
                      "ssl": sm, "ssl_min": smin, "ssl_max": smax, "ratio": ratio,
+                     "plain": pm, "added_ratio": added,
                      "target": ("<= %g" if sc.metric != "bytes_per_cpu" else ">= %g")
                      % sc.target, "met": met, "tls_ops_s": ops_t, "ssl_ops_s": ops_s,
                      "cipher_tls": ",".join(report[(sc.key, "tls")][1]),
@@ -690,17 +746,25 @@ def write_results(out, scenarios, results, report, rounds, elapsed):
               when, rounds, elapsed),
           "", "Machine: %s. Server pinned to CPU %s, client to CPU %s." % (
               machine(), SERVER_CPU, CLIENT_CPU), "",
-          "| scenario | unit | mod_tls | mod_ssl | ratio tls/ssl | target | met | ops/s tls / ssl |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| scenario | unit | mod_tls | mod_ssl | ratio tls/ssl | target | met "
+          "| plain HTTP | TLS part, tls/ssl | ops/s tls / ssl |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ops = "%.0f / %.0f" % (r["tls_ops_s"], r["ssl_ops_s"]) if r["tls_ops_s"] else "–"
-        md.append("| %s | %s | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | **%.2f** | %s | %s | %s |" % (
-            r["scenario"], r["unit"], r["tls"], r["tls_min"], r["tls_max"], r["ssl"],
-            r["ssl_min"], r["ssl_max"], r["ratio"], r["target"], "yes" if r["met"] else "no",
-            ops))
+        md.append("| %s | %s | %.1f [%.1f–%.1f] | %.1f [%.1f–%.1f] | **%.2f** | %s | %s "
+                  "| %.1f | %s | %s |" % (
+                      r["scenario"], r["unit"], r["tls"], r["tls_min"], r["tls_max"], r["ssl"],
+                      r["ssl_min"], r["ssl_max"], r["ratio"], r["target"],
+                      "yes" if r["met"] else "no", r["plain"],
+                      "–" if r["added_ratio"] != r["added_ratio"] else "%.2f" % r["added_ratio"],
+                      ops))
     md += ["", "CPU and memory: lower is better; MiB per CPU second: higher is better. "
-           "Every scenario passed its verification pass (protocol, full/resumed handshakes, "
-           "keep-alive, HTTP/2, sizes) against both modules.", ""]
+           "*plain HTTP*: the same server and client without TLS (for the handshake rows: a "
+           "new connection per request). *TLS part*: what each module adds over plain HTTP "
+           "(CPU per request, CPU per byte, or memory per connection), mod_tls's divided by "
+           "mod_ssl's; lower is better. Every scenario passed its verification pass (protocol, "
+           "full/resumed handshakes, keep-alive, HTTP/2, sizes) against both modules and the "
+           "baseline.", ""]
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md))
     chart(out, rows)

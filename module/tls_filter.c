@@ -42,18 +42,23 @@ static apr_status_t engine_feed(tls_conn *tc, const char *data, apr_size_t len,
     return tls_ffi_conn_feed(tc->tls, data, len, consumed);
 }
 
-/* Moves every TLS byte the engine has ready to the end of tc->net_out. The engine writes
- * straight into the buffer that becomes the bucket (no second copy). `expect` is how many TLS
- * bytes are about to come, when known (0 if not), so that the buffer has the right size. The
- * buffers come from the connection's bucket allocator, which keeps freed memory for reuse:
- * buffers from malloc, freed at once, make glibc give heap pages back and fault them in again,
- * and each of those is a TLB flush across the server's threads. */
+/* Moves every TLS byte the engine has ready to the end of tc->net_out. `expect` is how many
+ * TLS bytes are about to come when the caller knows it (the records of plaintext it just
+ * wrote), else 0.
+ *
+ * Buffers come from the connection's bucket allocator: it keeps freed memory for reuse.
+ * (Buffers from malloc, freed at once, make glibc hand heap pages back and fault them in again,
+ * and each of those is a TLB flush across the server's threads.) What an idle keep-alive
+ * connection holds is what its allocator needed at its peak, so buffers are sized to their
+ * content: with `expect`, the engine writes straight into a buffer of that size (no second
+ * copy of bulk data); without it (handshake flights, tickets, alerts: small), it writes into a
+ * buffer on the stack, copied into a bucket of the right size. */
 static apr_status_t collect_tls(tls_conn *tc, apr_size_t expect)
 {
     apr_bucket_alloc_t *ba = tc->c->bucket_alloc;
     apr_size_t n, size;
     apr_status_t rv;
-    char *buf;
+    char *buf, small[TLS_RECORD_MAX];
 
     for (;;) {
         int hello = tc->state == TLS_CONN_HELLO || !tc->tls;
@@ -61,18 +66,20 @@ static apr_status_t collect_tls(tls_conn *tc, apr_size_t expect)
         if (hello ? !tc->acceptor : !tls_ffi_conn_wants_write(tc->tls)) {
             return APR_SUCCESS;
         }
-        size = expect > 0 && expect < TLS_OUT_BUF_SIZE ? expect : TLS_OUT_BUF_SIZE;
-        if (expect == 0) {
-            size = TLS_RECORD_MAX;
-        }
-        buf = apr_bucket_alloc(size, ba);
+        size = expect == 0 ? sizeof(small) : expect < TLS_OUT_BUF_SIZE ? expect
+                                                                        : TLS_OUT_BUF_SIZE;
+        buf = expect == 0 ? small : apr_bucket_alloc(size, ba);
         rv = hello ? tls_ffi_acceptor_take_tls(tc->acceptor, buf, size, &n)
                    : tls_ffi_conn_take_tls(tc->tls, buf, size, &n);
         if (rv != APR_SUCCESS || n == 0) {
-            apr_bucket_free(buf);
+            if (buf != small) {
+                apr_bucket_free(buf);
+            }
             return rv;
         }
-        APR_BRIGADE_INSERT_TAIL(tc->net_out, apr_bucket_heap_create(buf, n, apr_bucket_free, ba));
+        APR_BRIGADE_INSERT_TAIL(tc->net_out, buf == small
+                                ? apr_bucket_heap_create(buf, n, NULL, ba)
+                                : apr_bucket_heap_create(buf, n, apr_bucket_free, ba));
         expect = 0;
     }
 }
