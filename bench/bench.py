@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """mod_tls against mod_ssl: the same Debian apache2, the same machine, one run.
 
-    bench/bench.py                 every scenario, 3 rounds (A B A B ...), results in bench/results/
+    bench/bench.py                 every scenario, 5 rounds (A B A B ...), results in bench/results/
     bench/bench.py --smoke         every scenario once, briefly: checks that each ran and verified
     bench/bench.py --only hs13-ecdsa,ka-h1 --rounds 5
 
@@ -18,10 +18,11 @@ checks that the scenario did what it claims (protocol, full vs resumed handshake
 reuse, HTTP/2, response sizes). A scenario that fails verification is reported and the run
 fails: a benchmark must not silently measure the wrong thing.
 
-Status (issue 6, in progress): the verification pass runs and verifies the handshake,
-resumption and HTTP/1.1 keep-alive scenarios against both modules; the h2, throughput and
-memory scenarios, the Makefile targets (make bench, the smoke run in make check), the chart and
-the profile are not finished yet.
+A third server without TLS (plain HTTP, the same files and clients) is the baseline: the table
+shows what each module adds above it ("TLS part"). --profile samples the server with perf for
+each scenario instead of timing it and writes profile/profile.md: server CPU per operation by
+kernel, libc, httpd+APR, crypto, TLS protocol and module glue. docs/performance.md explains the
+method and the results.
 """
 import argparse
 import concurrent.futures
@@ -527,13 +528,13 @@ def verification_pass(work, scenarios):
 
 def sizes(sc, smoke):
     if sc.kind == "handshake":
-        return 1 if smoke else 3            # seconds of s_time
+        return 1 if smoke else 2            # seconds of s_time
     if sc.kind == "keepalive":
-        return 500 if smoke else 40000      # requests
+        return 500 if smoke else 20000      # requests
     if sc.kind == "throughput":
         if "10m" in sc.path:
-            return 3 if smoke else 60
-        return 50 if smoke else 4000
+            return 3 if smoke else 100
+        return 50 if smoke else 3000
     return 50 if smoke else sc.conns        # idle connections
 
 
@@ -561,9 +562,55 @@ def prepare(work):
             os.chmod(os.path.join(d, f), 0o644)
 
 
+# Where server CPU goes, by the shared object and symbol perf attributes it to.
+CATEGORIES = ("kernel", "libc", "httpd+APR", "crypto", "TLS protocol", "module glue", "other")
+CRYPTO_SYMBOLS = ("ring::", "GFp_", "fiat_", "ecp_nistz", "__ecp_nistz", "_aesni", "aes_",
+                  "aesni_", "sha256_", "sha512_", "x25519", "ChaCha", "chacha", "poly1305",
+                  "LIMBS_", "bn_", "gcm_", "table_select", "fe_", "ge_", "x25519_", "p256_",
+                  "nistz256", "sc_", "x86_64_", "__rust_probestack")
+
+
+def categorize(dso, sym):
+    if dso.startswith("[kernel"):
+        return "kernel"
+    if dso.startswith("libc.") or dso.startswith("ld-linux"):
+        return "libc"
+    if dso.startswith("libcrypto"):
+        return "crypto"
+    if dso.startswith("libssl"):
+        return "TLS protocol"
+    if dso == "mod_ssl.so":
+        return "module glue"
+    if dso == "mod_tls.so":
+        if any(sym.startswith(p) or p in sym for p in CRYPTO_SYMBOLS):
+            return "crypto"
+        if sym.startswith(("rustls::", "webpki::", "sct::", "<rustls::", "<webpki::")):
+            return "TLS protocol"
+        if sym.startswith("0x"):
+            return "other"
+        return "module glue"       # our C (tls_*), our crate (tlsr), Rust's core/alloc
+    if dso.startswith(("apache2", "libapr", "mod_")) or dso.startswith("libnghttp2"):
+        return "httpd+APR"
+    return "other"
+
+
+def profile_summary(data):
+    """Sample shares per category from a perf.data."""
+    p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                        "--percent-limit", "0", "--sort", "dso,sym"],
+                       capture_output=True, text=True)
+    shares = dict.fromkeys(CATEGORIES, 0.0)
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)", line)
+        if m:
+            shares[categorize(m.group(2), m.group(3).strip())] += float(m.group(1))
+    return shares
+
+
 def profile(work, module, sc, out):
     """perf record (cpu-clock, call graphs) on the server child while the scenario's client
-    runs at full size; writes the report by shared object and by symbol."""
+    runs at full size; writes the report by shared object and by symbol, and returns the
+    server CPU per operation split by category (see categorize)."""
     os.makedirs(out, exist_ok=True)
     srv = Server(work, module, sc)
     srv.start()
@@ -574,25 +621,53 @@ def profile(work, module, sc, out):
                                  "-o", data, "-p", str(child)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
+        cpu0 = srv.cpu_seconds()
         if sc.kind == "memory":
+            ops = 1
             measure_memory(srv, sizes(sc, False))
         elif sc.kind == "handshake":
-            run_s_time(srv, sc, 5)
+            ops, _ = run_s_time(srv, sc, 5)
         else:
-            run_h2load(srv, sc, sizes(sc, False))
+            ops, _ = run_h2load(srv, sc, sizes(sc, False))
+        time.sleep(0.2)
+        per_op = 1e6 * (srv.cpu_seconds() - cpu0) / ops
         perf.send_signal(signal.SIGINT)
         perf.wait(timeout=60)
     finally:
         srv.stop()
     base = os.path.join(out, "%s-%s" % (sc.key, module))
-    for sort, suffix, extra in (("dso", "dso", []), ("dso,sym", "sym", ["--no-children"]),
-                                ("dso,sym", "children", ["--children"])):
+    for sort, suffix in (("dso", "dso"), ("dso,sym", "sym")):
         with open("%s.%s.txt" % (base, suffix), "w") as f:
-            subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none",
-                            "--percent-limit", "0.5", "--sort", sort] + extra,
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g",
+                            "none", "--percent-limit", "0.5", "--sort", sort],
                            stdout=f, stderr=subprocess.DEVNULL)
-    print("  profile %-13s %-3s -> %s.{dso,sym,children}.txt, %s" % (sc.key, module, base, data),
-          flush=True)
+    shares = profile_summary(data)
+    print("  profile %-13s %-3s %7.1f µs/op: %s" % (
+        sc.key, module, per_op, ", ".join("%s %.0f%%" % (k, v) for k, v in shares.items()
+                                          if v >= 0.5)), flush=True)
+    return per_op, shares
+
+
+def write_profile(out, scenarios, profiles):
+    """profile.md: server CPU per operation by category, mod_tls next to mod_ssl."""
+    md = ["# Where the server's CPU goes", "",
+          "perf record -e cpu-clock on the server child; µs of server CPU per operation "
+          "(per request for keep-alive and throughput, per handshake otherwise), split by "
+          "where perf found the samples. *crypto*: ring in mod_tls, libcrypto in mod_ssl; "
+          "*TLS protocol*: rustls / libssl; *module glue*: mod_tls's C and its crate (and "
+          "Rust's core/alloc) / mod_ssl.so.", "",
+          "| scenario | module | µs/op | " + " | ".join(CATEGORIES) + " |",
+          "|---|---|---|" + "---|" * len(CATEGORIES)]
+    for sc in scenarios:
+        for module in ("tls", "ssl"):
+            per_op, shares = profiles[(sc.key, module)]
+            md.append("| %s | %s | %.1f | %s |" % (
+                sc.key, "mod_" + module, per_op,
+                " | ".join("%.1f" % (per_op * shares[k] / 100) for k in CATEGORIES)))
+    md.append("")
+    with open(os.path.join(out, "profile.md"), "w") as f:
+        f.write("\n".join(md))
+    print("\n".join(md))
 
 
 def value(sc, res):
@@ -631,7 +706,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true",
                     help="every scenario once and briefly; assert each ran and verified")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated scenario keys")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--profile", action="store_true",
@@ -646,13 +721,14 @@ def main():
     work = tempfile.mkdtemp(prefix="mod_tls-bench-")
     started = time.monotonic()
     if args.profile:
+        out = os.path.join(args.out, "profile")
         try:
             prepare(work)
-            for sc in scenarios:
-                for module in ("tls", "ssl"):
-                    profile(work, module, sc, os.path.join(args.out, "profile"))
+            profiles = {(sc.key, module): profile(work, module, sc, out)
+                        for sc in scenarios for module in ("tls", "ssl")}
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        write_profile(out, scenarios, profiles)
         return
     try:
         prepare(work)
@@ -712,7 +788,10 @@ def write_results(out, scenarios, results, report, rounds, elapsed):
         s = [value(sc, r) for r in results[(sc.key, "ssl")]]
         tm, tmin, tmax = stats(t)
         sm, smin, smax = stats(s)
-        ratio = tm / sm if sm else float("nan")
+        # the ratio is the median of each round's own ratio: the two modules of a round ran
+        # back to back, so a slow stretch of the machine hits both (on a shared VM the
+        # absolute figures drift by 2x between rounds; adjacent pairs much less)
+        ratio = statistics.median(a / b for a, b in zip(t, s) if b)
         if sc.metric == "bytes_per_cpu":
             met = ratio >= sc.target
         else:
@@ -742,7 +821,8 @@ def write_results(out, scenarios, results, report, rounds, elapsed):
         w.writeheader()
         w.writerows(rows)
     md = ["# mod_tls vs mod_ssl", "",
-          "%s, %d round(s) per module alternating A B A B, medians [min–max]; %.0f s in all." % (
+          "%s, %d round(s) per module alternating A B A B, medians [min–max]; ratios are the "
+          "median of each round's ratio; %.0f s in all." % (
               when, rounds, elapsed),
           "", "Machine: %s. Server pinned to CPU %s, client to CPU %s." % (
               machine(), SERVER_CPU, CLIENT_CPU), "",

@@ -1,4 +1,7 @@
 /* tls_filter.c -- the connection filters: brigades <-> the crate's byte buffers. */
+#include <stdlib.h>
+#include <string.h>
+
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_connection.h>
@@ -42,23 +45,35 @@ static apr_status_t engine_feed(tls_conn *tc, const char *data, apr_size_t len,
     return tls_ffi_conn_feed(tc->tls, data, len, consumed);
 }
 
+/* Memory for bucket data. Small buffers come from malloc: glibc never trims its heap when a
+ * chunk below 64 KiB is freed, and what is freed serves every connection, so an idle keep-alive
+ * connection holds none of it. Large ones come from the connection's bucket allocator, which
+ * keeps freed memory for the next request: freeing buffers of 64 KiB and more to malloc made
+ * glibc trim its heap and fault the pages back in, each trim a TLB flush across the server's
+ * threads (it cost more than the AES in the 100 KiB profile). */
+#define TLS_MALLOC_MAX (32 * 1024)
+
+static char *data_alloc(tls_conn *tc, apr_size_t size, void (**free_fn)(void *))
+{
+    if (size < TLS_MALLOC_MAX) {
+        *free_fn = free;
+        return malloc(size);
+    }
+    *free_fn = apr_bucket_free;
+    return apr_bucket_alloc(size, tc->c->bucket_alloc);
+}
+
 /* Moves every TLS byte the engine has ready to the end of tc->net_out. `expect` is how many
  * TLS bytes are about to come when the caller knows it (the records of plaintext it just
- * wrote), else 0.
- *
- * Buffers come from the connection's bucket allocator: it keeps freed memory for reuse.
- * (Buffers from malloc, freed at once, make glibc hand heap pages back and fault them in again,
- * and each of those is a TLB flush across the server's threads.) What an idle keep-alive
- * connection holds is what its allocator needed at its peak, so buffers are sized to their
- * content: with `expect`, the engine writes straight into a buffer of that size (no second
- * copy of bulk data); without it (handshake flights, tickets, alerts: small), it writes into a
- * buffer on the stack, copied into a bucket of the right size. */
+ * wrote), else 0. With `expect`, the engine writes straight into a buffer of that size, which
+ * becomes the bucket (no second copy of bulk data); without it (handshake flights, tickets,
+ * alerts: small), it writes into a buffer on the stack, copied into one of the right size. */
 static apr_status_t collect_tls(tls_conn *tc, apr_size_t expect)
 {
-    apr_bucket_alloc_t *ba = tc->c->bucket_alloc;
     apr_size_t n, size;
     apr_status_t rv;
     char *buf, small[TLS_RECORD_MAX];
+    void (*free_fn)(void *) = free;
 
     for (;;) {
         int hello = tc->state == TLS_CONN_HELLO || !tc->tls;
@@ -68,18 +83,26 @@ static apr_status_t collect_tls(tls_conn *tc, apr_size_t expect)
         }
         size = expect == 0 ? sizeof(small) : expect < TLS_OUT_BUF_SIZE ? expect
                                                                         : TLS_OUT_BUF_SIZE;
-        buf = expect == 0 ? small : apr_bucket_alloc(size, ba);
+        buf = expect == 0 ? small : data_alloc(tc, size, &free_fn);
+        if (!buf) {
+            return APR_ENOMEM;
+        }
         rv = hello ? tls_ffi_acceptor_take_tls(tc->acceptor, buf, size, &n)
                    : tls_ffi_conn_take_tls(tc->tls, buf, size, &n);
+        if (rv == APR_SUCCESS && n > 0 && buf == small) {
+            if (!(buf = data_alloc(tc, n, &free_fn))) {
+                return APR_ENOMEM;
+            }
+            memcpy(buf, small, n);
+        }
         if (rv != APR_SUCCESS || n == 0) {
             if (buf != small) {
-                apr_bucket_free(buf);
+                free_fn(buf);
             }
             return rv;
         }
-        APR_BRIGADE_INSERT_TAIL(tc->net_out, buf == small
-                                ? apr_bucket_heap_create(buf, n, NULL, ba)
-                                : apr_bucket_heap_create(buf, n, apr_bucket_free, ba));
+        APR_BRIGADE_INSERT_TAIL(tc->net_out,
+                                apr_bucket_heap_create(buf, n, free_fn, tc->c->bucket_alloc));
         expect = 0;
     }
 }
@@ -211,7 +234,7 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
 /* --- input ------------------------------------------------------------------------------- */
 
 /* Moves all plaintext the engine has decrypted into tc->plain_in, read straight into the
- * buffers that become its buckets (from the bucket allocator, like collect_tls's). APR_EOF
+ * buffers that become its buckets (from data_alloc, like collect_tls's). APR_EOF
  * when the peer's close_notify was seen and nothing more is there. */
 static apr_status_t drain_plaintext(tls_conn *tc)
 {
@@ -219,6 +242,7 @@ static apr_status_t drain_plaintext(tls_conn *tc)
     apr_status_t rv;
     apr_bucket *b;
     char probe[256], *buf;
+    void (*free_fn)(void *) = free;
 
     for (;;) {
         want = tls_ffi_conn_plaintext_pending(tc->tls);
@@ -230,13 +254,14 @@ static apr_status_t drain_plaintext(tls_conn *tc)
         }
         else {
             want = want < TLS_NET_READ_SIZE ? want : TLS_NET_READ_SIZE;
-            buf = apr_bucket_alloc(want, tc->c->bucket_alloc);
+            if (!(buf = data_alloc(tc, want, &free_fn))) {
+                return APR_ENOMEM;
+            }
             rv = tls_ffi_conn_read(tc->tls, buf, want, &n);
             if (rv != APR_SUCCESS) {
-                apr_bucket_free(buf);
+                free_fn(buf);
             }
-            b = rv == APR_SUCCESS ? apr_bucket_heap_create(buf, n, apr_bucket_free,
-                                                            tc->c->bucket_alloc)
+            b = rv == APR_SUCCESS ? apr_bucket_heap_create(buf, n, free_fn, tc->c->bucket_alloc)
                                   : NULL;
         }
         if (rv != APR_SUCCESS) {
