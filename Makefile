@@ -1,7 +1,9 @@
 # mod_tls -- memory-safe TLS for Apache httpd, on rustls.
 #
 #   make run      install what is missing, build, serve https://localhost:8443/ (Ctrl-C stops)
-#   make check    every test: crate unit tests, build checks, integration tests with apache2
+#   make check    every test: crate unit tests, build checks, integration tests with apache2,
+#                 the benchmark's smoke run
+#   make bench    mod_tls against mod_ssl, about 8 minutes (docs/performance.md)
 #   make          build build/mod_tls.so
 #   make install / uninstall    into Debian's apache2 (a2enmod tls afterwards)
 
