@@ -775,7 +775,8 @@ def main():
                    if not all(results.get((sc.key, m)) for m in modules_of(sc))]
         if missing:
             sys.exit("bench smoke: no result for %s" % ", ".join(missing))
-        print("bench smoke: %d scenarios ran and verified against mod_tls, mod_ssl and plain HTTP (%.0f s)" % (
+        print("bench smoke: %d scenarios ran and verified against mod_tls, mod_ssl and plain "
+              "HTTP (%.0f s)" % (
             len(scenarios), time.monotonic() - started))
         return
     write_results(args.out, scenarios, results, report, rounds, time.monotonic() - started)
