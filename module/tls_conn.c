@@ -1,4 +1,5 @@
 /* tls_conn.c -- one TLS connection: ClientHello -> SNI -> vhost -> ALPN -> handshake. */
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_config.h>
@@ -63,6 +64,46 @@ static const char *failure_reason(tls_conn *tc, apr_status_t rv, int *by_client)
     return apr_psprintf(p, "connection lost (%s)", tls_ffi_strerror(p, rv));
 }
 
+/* Whether the client spoke plain HTTP to the TLS port: it began with a method's capital
+ * letters, where TLS begins with a record type (0x16) or an SSLv2 header (0x80). */
+static int spoke_plain_http(const tls_conn *tc)
+{
+    apr_size_t i;
+
+    if (tc->outgoing || tc->state != TLS_CONN_HELLO || tc->first_len < 3) {
+        return 0;
+    }
+    for (i = 0; i < 3; i++) {
+        if (!apr_isupper(tc->first[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Answers a plain-HTTP client as mod_ssl does, with a 400 page in plain text that says why:
+ * mod_tls leaves the connection (its output filter goes, no TLS variables), hands httpd a
+ * stand-in request line, and tls_conn_post_read_request turns that request into the 400. The
+ * client's own request is never parsed, and the connection closes after the answer. */
+static apr_status_t answer_plain_http(tls_conn *tc)
+{
+    conn_rec *c = tc->c;
+    static const char request[] = "GET / HTTP/1.0\r\n\r\n";
+
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
+                  "TLS0211: %s:%u spoke plain HTTP to a TLS port: answered 400 in plain text",
+                  c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u);
+    tc->plain_http = 1;
+    tc->failed = 1;
+    tc->state = TLS_CONN_CLOSED;
+    c->keepalive = AP_CONN_CLOSE;
+    ap_remove_output_filter(tc->out_filter);
+    apr_brigade_cleanup(tc->net_in);
+    APR_BRIGADE_INSERT_TAIL(tc->plain_in, apr_bucket_immortal_create(request, sizeof(request) - 1,
+                                                                     c->bucket_alloc));
+    return APR_SUCCESS;
+}
+
 apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
 {
     conn_rec *c = tc->c;
@@ -71,6 +112,9 @@ apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
 
     if (tc->failed) {
         return rv;
+    }
+    if (spoke_plain_http(tc)) {
+        return answer_plain_http(tc);
     }
     reason = failure_reason(tc, rv, &by_client);
     if (tc->outgoing) {
@@ -407,6 +451,12 @@ int tls_conn_post_read_request(request_rec *r)
 {
     tls_conn *tc = tls_conn_get(r->connection);
 
+    if (tc && tc->plain_http) {
+        apr_table_setn(r->notes, "error-notes",
+                       "Reason: You are speaking plain HTTP to a TLS-enabled server port.<br />\n"
+                       "Use the https:// scheme to reach this address, please.<br />\n");
+        return HTTP_BAD_REQUEST;
+    }
     if (!tc || !tc->server || tc->outgoing) {
         return DECLINED;
     }

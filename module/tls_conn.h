@@ -40,6 +40,9 @@ typedef struct tls_conn {
     apr_bucket_brigade *net_out;   /* TLS bytes on their way down (reused, emptied each pass) */
     apr_bucket_brigade *plain_in;  /* decrypted plaintext not yet handed up */
     apr_bucket_brigade *tmp;       /* scratch brigade for splits */
+    char first[5];                 /* the client's first bytes (to recognize plain HTTP) */
+    apr_size_t first_len;
+    int plain_http;                /* the client spoke plain HTTP: it is answered 400 */
     unsigned char rec_hdr[5];      /* input framing: header bytes of the next record so far */
     apr_size_t rec_hdr_len;
     apr_size_t rec_left;           /* input framing: body bytes of this record not yet read */

@@ -212,6 +212,11 @@ apr_status_t tls_filter_net_read(tls_conn *tc, apr_read_type_e block, apr_size_t
             apr_bucket_delete(b);
             continue;
         }
+        while (tc->state == TLS_CONN_HELLO && tc->first_len < sizeof(tc->first)
+               && tc->first_len < len) {
+            tc->first[tc->first_len] = data[tc->first_len];
+            tc->first_len++;
+        }
         rv = engine_feed(tc, data, len, &consumed);
         track_records(tc, data, consumed);
         *fed += consumed;
