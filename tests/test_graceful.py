@@ -1,6 +1,9 @@
 """Graceful restarts (SIGUSR1) while clients keep requesting: no request fails, and the server
 answers afterwards. A client may reconnect when the server closes an idle keep-alive
-connection; an error response or a truncated body is a failure."""
+connection; an error response or a truncated body is a failure. Graceful stop (SIGWINCH)
+in the middle of large downloads: each completes intact before the server exits."""
+import os
+import signal
 import threading
 import time
 
@@ -8,6 +11,7 @@ import pytest
 
 from conftest import running
 from harness import clients, load
+from harness.httpd import _alive
 
 
 @pytest.mark.parametrize("mpm", ["event", "prefork"])
@@ -84,3 +88,56 @@ def test_graceful_restart_reloads_certificates(env):
             r = clients.s_client(h.port(), "a.test", ca=env.ca, tls=version)
             assert r.established and r.peer_ou == "rsa", r
             assert r.verification == "OK" and r.body == "a.test\n", r
+
+
+def test_graceful_stop_lets_responses_finish(env):
+    """apachectl graceful-stop (SIGWINCH) while six clients are in the middle of 10 MiB
+    downloads, read slowly: every download completes intact, then the server exits."""
+    h = env.httpd("graceful-stop")
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    data = env.data["10m.bin"]
+    h.start()
+    pid = h.pid
+    results = {}
+    started = threading.Barrier(7)
+
+    def download(i):
+        s = clients.tls_connect(h.port(), "a.test", clients.context(env.ca), timeout=60)
+        try:
+            s.sendall(b"GET /data/10m.bin HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            got = s.recv(65536)
+            started.wait(30)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+                time.sleep(0.002)           # a slow reader: the transfer takes a few seconds
+            results[i] = got
+        except Exception as e:  # noqa: BLE001
+            results[i] = e
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=download, args=(i,), daemon=True) for i in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        started.wait(30)                    # every download has begun
+        os.kill(pid, signal.SIGWINCH)
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "a download hung"
+        for i in range(6):
+            got = results[i]
+            assert isinstance(got, bytes), got
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head[:60]
+            assert body == data, "download %d cut: %d of %d bytes" % (i, len(body), len(data))
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid), "the server did not exit after graceful-stop"
+    finally:
+        assert h.stop() == []
