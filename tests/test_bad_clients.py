@@ -94,6 +94,16 @@ def _wait_closed(s):
     return False, data
 
 
+def _send_and_wait(server, payload):
+    s, port = _connect(server)
+    try:
+        s.sendall(payload)
+        closed, data = _wait_closed(s)
+    finally:
+        s.close()
+    return port, closed, data
+
+
 def _client_hello(sni="a.test"):
     """The bytes of a real ClientHello, made by Python's ssl over memory BIOs."""
     ctx = clients.context(verify=False)
@@ -104,6 +114,27 @@ def _client_hello(sni="a.test"):
     hello = outgoing.read()
     assert hello[0] == 0x16 and len(hello) > 100
     return hello
+
+
+def _bio_handshake(s, ctx, send_first=None):
+    """A client handshake over memory BIOs on the socket s. send_first(bytes) sends the
+    client's first flight (default: all at once). Returns (obj, incoming, outgoing); the
+    client's last flight is still in outgoing, for the caller to send."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
+    send = send_first or s.sendall
+    while True:
+        try:
+            obj.do_handshake()
+            return obj, incoming, outgoing
+        except ssl.SSLWantReadError:
+            out = outgoing.read()
+            if out:
+                send(out)
+                send = s.sendall
+            chunk = s.recv(65536)
+            assert chunk, "server closed during the handshake"
+            incoming.write(chunk)
 
 
 def _peer_lines(server, port, mark):
@@ -135,15 +166,10 @@ def _server_still_answers(env, server):
 
 def test_random_bytes(env, server):
     mark = server.log_mark()
+    junk = bytearray(os.urandom(2048))
+    junk[0] = 0x47   # not a handshake record (0x16) nor an SSLv2 hello
     with NormalClient(env, server):
-        s, port = _connect(server)
-        try:
-            junk = bytearray(os.urandom(2048))
-            junk[0] = 0x47   # not a handshake record (0x16) nor an SSLv2 hello
-            s.sendall(bytes(junk))
-            closed, data = _wait_closed(s)
-        finally:
-            s.close()
+        port, closed, data = _send_and_wait(server, bytes(junk))
         assert closed, "server did not close the connection"
         assert b"a.test" not in data
     _assert_logged_quietly(env, server, port, mark)
@@ -153,12 +179,8 @@ def test_random_bytes(env, server):
 def test_plain_http_to_tls_port(env, server):
     mark = server.log_mark()
     with NormalClient(env, server):
-        s, port = _connect(server)
-        try:
-            s.sendall(b"GET /whoami.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
-            closed, data = _wait_closed(s)
-        finally:
-            s.close()
+        port, closed, data = _send_and_wait(
+            server, b"GET /whoami.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
         assert closed, "server did not close the connection"
         # like mod_ssl: a 400 page in plain text that says why, then the connection closes
         assert data.startswith(b"HTTP/1.1 400 "), data[:200]
@@ -238,22 +260,8 @@ def test_garbage_after_handshake(env, server):
     with NormalClient(env, server):
         s, port = _connect(server)
         try:
-            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-            obj = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
-            while True:
-                try:
-                    obj.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    out = outgoing.read()
-                    if out:
-                        s.sendall(out)
-                    chunk = s.recv(65536)
-                    assert chunk, "server closed during the handshake"
-                    incoming.write(chunk)
-            out = outgoing.read()
-            if out:
-                s.sendall(out)
+            _, _, outgoing = _bio_handshake(s, ctx)
+            s.sendall(outgoing.read())
             # an application-data record header with a bogus body
             s.sendall(b"\x17\x03\x03\x00\x40" + os.urandom(64))
             closed, data = _wait_closed(s)
@@ -272,16 +280,6 @@ def _alert(data):
 
 
 ALERT_PROTOCOL_VERSION = 70
-
-
-def _send_and_wait(server, payload):
-    s, port = _connect(server)
-    try:
-        s.sendall(payload)
-        closed, data = _wait_closed(s)
-    finally:
-        s.close()
-    return port, closed, data
 
 
 def test_record_header_announcing_too_much(env, server):
@@ -351,25 +349,13 @@ def test_client_hello_one_byte_at_a_time(env, server):
     with NormalClient(env, server):
         s, _ = _connect(server)
         try:
-            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-            obj = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
-            first = True
-            while True:
-                try:
-                    obj.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    out = outgoing.read()
-                    if first:
-                        for i in range(40):
-                            s.sendall(out[i:i + 1])
-                            time.sleep(0.1)
-                        out, first = out[40:], False
-                    if out:
-                        s.sendall(out)
-                    chunk = s.recv(65536)
-                    assert chunk, "server closed during the handshake"
-                    incoming.write(chunk)
+            def drip(out):
+                for i in range(40):
+                    s.sendall(out[i:i + 1])
+                    time.sleep(0.1)
+                s.sendall(out[40:])
+
+            obj, incoming, outgoing = _bio_handshake(s, ctx, drip)
             obj.write(b"GET /whoami.txt HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
             s.sendall(outgoing.read())
             got = b""
