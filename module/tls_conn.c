@@ -91,7 +91,7 @@ static apr_status_t answer_plain_http(tls_conn *tc)
     static const char request[] = "GET / HTTP/1.0\r\n\r\n";
 
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
-                  "TLS0211: %s:%u spoke plain HTTP to a TLS port: answered 400 in plain text",
+                  "TLS0212: %s:%u spoke plain HTTP to a TLS port: answered 400 in plain text",
                   c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u);
     tc->plain_http = 1;
     tc->failed = 1;
