@@ -298,7 +298,7 @@ static void report_suites(apr_pool_t *ptemp, server_rec *s, const char *directiv
 }
 
 static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_server *sc,
-                          apr_hash_t *seen)
+                          apr_hash_t *seen, apr_hash_t *keys_seen)
 {
     const tls_vhost_tls *tls = sc->tls;
     int i;
@@ -306,6 +306,8 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
     for (i = 0; i < tls->keys->nelts; ++i) {
         tls_cert_report(s, &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec),
                         APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *));
+        tls_cert_check_key_access(ptemp, s, "TLSCertificate",
+                                  &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec), keys_seen);
     }
     if (sc->min_version < TLS_VERSION_12) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -334,14 +336,14 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
 
 void tls_server_report(apr_pool_t *ptemp, server_rec *base)
 {
-    apr_hash_t *seen = apr_hash_make(ptemp);
+    apr_hash_t *seen = apr_hash_make(ptemp), *keys_seen = apr_hash_make(ptemp);
     const tls_conf_server *bsc = tls_config_server_get(base);
     server_rec *s;
 
     for (s = base; s; s = s->next) {
         tls_conf_server *sc = tls_config_server_get(s);
         if (sc->enabled) {
-            report_server(ptemp, s, sc, seen);
+            report_server(ptemp, s, sc, seen, keys_seen);
         }
         else if (!bsc->global->engine_addrs->nelts && sc->certs->nelts
                  && (s == base || sc->certs != bsc->certs)) { /* say it once per list */
