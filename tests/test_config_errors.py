@@ -281,6 +281,38 @@ def test_old_protocol_floor_warns_and_means_tls12(env, value):
         assert h.stop() == []
 
 
+@pytest.mark.tls_only
+@pytest.mark.parametrize("engine", ["127.0.0.1:1", "127.0.0.2:@PORT(https)@"])
+def test_tls_engine_without_listen_warns(env, engine):
+    """A TLSEngine address no Listen covers serves nothing: a typo would otherwise leave the
+    intended port plain. The harness's own TLSEngine (on the Listen address) is not warned
+    about."""
+    h = env.httpd("conf-warn-nolisten")
+    _tls_case(env, h, global_extra="TLSEngine " + engine)
+    with running(h):
+        spec = h._subst(engine)
+        lines = [l for l in h.error_log().splitlines() if "TLS0114" in l]
+        assert len(lines) == 1 and "[tls:warn]" in lines[0] and "'%s'" % spec in lines[0] \
+            and "TLSEngine" in lines[0], h.error_log()
+        r = clients.s_client(h.port(), "a.test", ca=env.ca)
+        assert r.established and r.status == 200, r
+
+
+@pytest.mark.tls_only
+def test_certificate_on_a_plain_vhost_warns(env):
+    """A virtual host with its own TLSCertificate that no TLSEngine address reaches serves plain
+    HTTP: warned about, naming it; the TLS virtual host is not."""
+    h = env.httpd("conf-warn-plaincert")
+    h.listen("https")
+    h.listen("plain", tls=None)
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("plain.test", port="plain", certs=[env.certs.leaf("b.test").pair])
+    with running(h):
+        lines = [l for l in h.error_log().splitlines() if "TLS0111" in l]
+        assert len(lines) == 1 and "[tls:warn]" in lines[0] and "plain.test" in lines[0], \
+            h.error_log()
+
+
 # Who may read a private key (TLSCertificate): every user (o+r) is warned about (TLS0112);
 # the user or group the child processes run as (TLS0113) too, when httpd starts as root and
 # reads keys before it drops privileges; another group (Debian's ssl-cert, mode 640) is not.
