@@ -37,14 +37,16 @@ static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         return !OK;
     }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK; /* the first of two startup passes: set up and say it once, on the real one */
+        /* the first of two startup passes: set up and say it once, on the real one; only
+         * try the session cache, so that `apache2 -k start` fails if it cannot be opened */
+        return tls_cache_init(pconf, ptemp, s, 1);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "TLS0001: mod_tls/%s (crate tlsr/%s, rustls/%s) configured",
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
     tls_server_report(ptemp, s);
     tls_proxy_report(ptemp, s);
-    return tls_cache_init(pconf, ptemp, s);
+    return tls_cache_init(pconf, ptemp, s, 0);
 }
 
 static void tls_hooks(apr_pool_t *pool)

@@ -192,9 +192,10 @@ int tls_cache_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     return rv;
 }
 
-int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, int trial)
 {
-    tls_cache *cache = tls_config_server_get(s)->global->cache;
+    tls_conf_global *g = tls_config_server_get(s)->global;
+    tls_cache *cache = g->cache;
     struct ap_socache_hints hints;
     apr_finfo_t finfo;
     apr_status_t rv;
@@ -202,7 +203,7 @@ int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     if (!cache) {
         return OK;
     }
-    if (cache->ticket_keys_from
+    if (!trial && cache->ticket_keys_from
         && apr_stat(&finfo, cache->ticket_keys_from, APR_FINFO_PROT, ptemp) == APR_SUCCESS
         && (finfo.protection & (APR_WREAD | APR_WWRITE))) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "TLS0122: TLSSessionTicketKeyFile '%s' "
@@ -213,6 +214,9 @@ int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         return OK;
     }
     if (!cache->provider) {
+        if (trial) {
+            return OK;
+        }
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "TLS0123: no shared TLS session cache "
                      "(mod_socache_shmcb is not loaded and TLSSessionCache is not set): "
                      "sessions without tickets resume only on the child process that made "
@@ -226,8 +230,14 @@ int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     rv = cache->provider->init(cache->instance, "mod_tls-sess", &hints, s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "TLS0124: TLSSessionCache '%s' cannot be initialized", cache->spec);
+                     "TLS0124: TLSSessionCache '%s' cannot be initialized%s%s%s", cache->spec,
+                     g->session_cache_at ? " (defined at " : " (the default)",
+                     g->session_cache_at ? g->session_cache_at : "",
+                     g->session_cache_at ? ")" : "");
         return !OK;
+    }
+    if (trial) {
+        return OK; /* the instance goes with this pass's pconf */
     }
     if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         rv = ap_global_mutex_create(&cache->mutex, NULL, MUTEX_TYPE, NULL, s, pconf, 0);

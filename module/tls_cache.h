@@ -21,8 +21,10 @@ int tls_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
  * unusable key file. */
 int tls_cache_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
-/* post_config (real pass): initializes the socache instance and its mutex; reports. */
-int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* post_config: initializes the socache instance and its mutex; reports. On the first of the
+ * two startup passes (trial), only the instance, so that a cache that cannot be opened stops
+ * `apache2 -k start` with an exit status before it detaches; that pass's pconf is cleared. */
+int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, int trial);
 
 /* child_init: reopens the mutex in the child. */
 void tls_cache_child_init(apr_pool_t *p, server_rec *s);

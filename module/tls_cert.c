@@ -3,8 +3,10 @@
 #include <apr_hash.h>
 #include <apr_file_io.h>
 #include <apr_date.h>
+#include <unistd.h>
 #include <httpd.h>
 #include <http_log.h>
+#include <unixd.h>
 
 #include "tls_cert.h"
 #include "tls_vars.h"
@@ -80,6 +82,38 @@ const char *tls_cert_read_file(apr_pool_t *p, const char *what, const char *path
     buf[*len] = '\0';
     *data = buf;
     return NULL;
+}
+
+void tls_cert_check_key_access(apr_pool_t *p, server_rec *s, const char *directive,
+                               const tls_cert_spec *spec, apr_hash_t *seen)
+{
+    const char *path = spec->key_file ? spec->key_file : spec->cert_file;
+    const unixd_config_rec *u = &ap_unixd_config;
+    apr_finfo_t finfo;
+
+    if (apr_hash_get(seen, path, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(seen, apr_pstrdup(p, path), APR_HASH_KEY_STRING, path);
+    if (apr_stat(&finfo, path, APR_FINFO_PROT | APR_FINFO_OWNER, p) != APR_SUCCESS) {
+        return;
+    }
+    if (finfo.protection & APR_WREAD) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "TLS0112: %s: the private key file '%s' "
+                     "is readable by every user of this machine; anyone who reads it can "
+                     "impersonate the server (chmod o-r, or 600) (defined at %s)", directive,
+                     path, spec->defined_at);
+    }
+    else if (geteuid() == 0 && u->user_id != 0
+             && ((finfo.user == u->user_id && (finfo.protection & APR_UREAD))
+                 || (finfo.group == u->group_id && (finfo.protection & APR_GREAD)))) {
+        /* the parent reads keys as root; the children need not, and should not, read them */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "TLS0113: %s: the private key file '%s' "
+                     "is readable by the user or group the child processes run as (%s), so a "
+                     "compromised child could read it; httpd reads keys as root at startup "
+                     "(make it owned by root, mode 600) (defined at %s)", directive, path,
+                     u->user_name ? u->user_name : "User", spec->defined_at);
+    }
 }
 
 void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key)

@@ -29,6 +29,13 @@ apr_status_t tls_cert_get(tls_cert_registry *reg, const tls_cert_spec *spec, ser
  * certificate cannot be parsed). */
 const apr_table_t *tls_cert_vars(tls_cert_registry *reg, const tlsr_certified_key *key);
 
+/* Warns on s, once per file (seen: paths already checked, in a pool that lasts the report),
+ * if the file holding spec's private key can be read by every user (TLS0112), or by the user
+ * or group the child processes run as while the parent reads keys as root (TLS0113).
+ * `directive` names the directive in the message. */
+void tls_cert_check_key_access(apr_pool_t *p, server_rec *s, const char *directive,
+                               const tls_cert_spec *spec, apr_hash_t *seen);
+
 /* Warns on s if the certificate has expired or is not valid yet. */
 void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key);
 

@@ -65,8 +65,11 @@ const tls_client_policy *tls_client_policy_get(apr_pool_t *pconf, apr_pool_t *pt
     tls_client_policy *pol;
     const char *key, *pem, *err;
     apr_size_t len;
+    /* With TLSClientCertificate none, a TLSClientCA (and its CRLs) is still read and checked,
+     * as mod_ssl does: a broken file shows now, not the day client certificates are asked. */
+    int unused = sc->client_auth == TLS_CLIENT_NONE;
 
-    if (sc->client_auth == TLS_CLIENT_NONE) {
+    if (unused && !sc->client_ca) {
         return NULL;
     }
     if (!sc->client_ca) {
@@ -78,7 +81,7 @@ const tls_client_policy *tls_client_policy_get(apr_pool_t *pconf, apr_pool_t *pt
     }
     key = policy_key(ptemp, sc);
     if ((pol = apr_hash_get(policies, key, APR_HASH_KEY_STRING))) {
-        return pol;
+        return unused ? NULL : pol;
     }
     pol = apr_pcalloc(pconf, sizeof(*pol));
     pol->mode = sc->client_auth;
@@ -103,7 +106,7 @@ const tls_client_policy *tls_client_policy_get(apr_pool_t *pconf, apr_pool_t *pt
         return NULL;
     }
     apr_hash_set(policies, apr_pstrdup(pconf, key), APR_HASH_KEY_STRING, pol);
-    return pol;
+    return unused ? NULL : pol;
 }
 
 void tls_client_report(apr_pool_t *ptemp, server_rec *s, const tls_client_policy *policy)

@@ -19,9 +19,10 @@ typedef struct tls_client_policy {
     int reported;                      /* the post_config report was written */
 } tls_client_policy;
 
-/* The policy of a TLS vhost: NULL with TLSClientCertificate none (and *failed untouched);
- * on a configuration mistake logs it (naming directive, file and vhost), sets *failed and
- * returns NULL. `policies` (in pconf) shares policies between vhosts of one generation. */
+/* The policy of a TLS vhost: NULL with TLSClientCertificate none (whose TLSClientCA and
+ * TLSClientCRL files, if any, are still read and checked); on a configuration mistake logs it
+ * (naming directive, file and vhost), sets *failed and returns NULL. `policies` (in pconf)
+ * shares policies between vhosts of one generation. */
 const tls_client_policy *tls_client_policy_get(apr_pool_t *pconf, apr_pool_t *ptemp,
                                                server_rec *s, const tls_conf_server *sc,
                                                apr_hash_t *policies, int *failed);

@@ -103,6 +103,7 @@ void *tls_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
 #define TLS_MERGE_PROXY(field, unset) np->field = (ap->field != (unset)) ? ap->field : bp->field
         TLS_MERGE_PROXY(engine, TLS_UNSET);
         TLS_MERGE_PROXY(ca, NULL);
+        np->ca_at = ap->ca ? ap->ca_at : bp->ca_at;
         TLS_MERGE_PROXY(min_version, TLS_UNSET);
         TLS_MERGE_PROXY(ciphers_prefer, NULL);
         TLS_MERGE_PROXY(ciphers_suppress, NULL);
@@ -173,6 +174,45 @@ static const char *cmd_error(cmd_parms *cmd, const char *msg)
     return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", msg, NULL);
 }
 
+/* A host of digits and dots must be a whole dotted quad: getaddrinfo() would take "443" or
+ * "127.1" for an IPv4 address, which is never what "TLSEngine 443:443" meant. */
+static int valid_numeric_host(const char *host)
+{
+    int dots = 0;
+    const char *c;
+
+    if (host[strspn(host, "0123456789.")]) {
+        return 1; /* a name or an IPv6 address: resolved later */
+    }
+    for (c = host; *c; ++c) {
+        if (*c == '.' && (c == host || c[1] == '.' || !c[1])) {
+            return 0;
+        }
+        dots += *c == '.';
+    }
+    return dots == 3;
+}
+
+/* The same address given twice is a mistake (an Include read twice, a copy left behind), as
+ * httpd says of Listen; "*" and no host at all are the same. */
+static const char *duplicate_engine(cmd_parms *cmd, const apr_array_header_t *addrs,
+                                    const char *host, apr_port_t port, const char *arg)
+{
+    int i;
+
+    if (host && !strcmp(host, "*")) {
+        host = NULL;
+    }
+    for (i = 0; i < addrs->nelts; ++i) {
+        const tls_engine_addr *a = &APR_ARRAY_IDX(addrs, i, tls_engine_addr);
+        if (a->port == port && (a->host ? host && !strcasecmp(a->host, host) : !host)) {
+            return cmd_error(cmd, apr_psprintf(cmd->pool, "address '%s' is given twice "
+                             "(first as '%s' at %s)", arg, a->spec, a->defined_at));
+        }
+    }
+    return NULL;
+}
+
 static const char *set_engine(cmd_parms *cmd, void *dc, const char *arg)
 {
     tls_conf_server *sc = tls_config_server_get(cmd->server);
@@ -187,13 +227,17 @@ static const char *set_engine(cmd_parms *cmd, void *dc, const char *arg)
         return err;
     }
     rv = apr_parse_addr_port(&host, &scope, &port, arg, cmd->pool);
-    if (rv != APR_SUCCESS || port == 0 || scope) {
+    if (rv != APR_SUCCESS || port == 0 || scope || (host && !valid_numeric_host(host))) {
         return cmd_error(cmd, apr_psprintf(cmd->pool, "invalid address '%s' (expected "
                          "[address:]port with a port from 1 to 65535)", arg));
+    }
+    if ((err = duplicate_engine(cmd, sc->global->engine_addrs, host, port, arg))) {
+        return err;
     }
     a = apr_array_push(sc->global->engine_addrs);
     memset(a, 0, sizeof(*a));
     a->spec = apr_pstrdup(cmd->pool, arg);
+    a->defined_at = defined_at(cmd);
     a->port = port;
     if (host && strcmp(host, "*")) {
         a->host = host;
@@ -272,17 +316,18 @@ static const char *set_protocol(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* Parses a suite list into *ids, appending to what earlier lines of the same context gave.
- * Suites rustls does not implement are kept here and reported at startup (tls_server.c). */
-static const char *set_suites(cmd_parms *cmd, apr_array_header_t **ids, const char *arg)
+/* Parses the arguments of a cipher suite directive (RAW_ARGS: any number of words, each
+ * quoted or not, each a list of names) and appends them to *ids. */
+static const char *suites_arg(cmd_parms *cmd, const char *arg, apr_array_header_t **ids)
 {
     apr_array_header_t *parsed = apr_array_make(cmd->pool, 8, sizeof(uint16_t));
-    const char *err;
+    const char *list = "", *err;
 
-    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
-        return err;
+    while (*arg) {
+        const char *w = ap_getword_conf(cmd->temp_pool, &arg);
+        list = apr_pstrcat(cmd->temp_pool, list, ":", w, NULL);
     }
-    if ((err = tls_proto_parse_suites(cmd->pool, arg, parsed))) {
+    if ((err = tls_proto_parse_suites(cmd->pool, list, parsed))) {
         return cmd_error(cmd, err);
     }
     if (!*ids) {
@@ -292,6 +337,18 @@ static const char *set_suites(cmd_parms *cmd, apr_array_header_t **ids, const ch
         apr_array_cat(*ids, parsed);
     }
     return NULL;
+}
+
+/* Parses a suite list into *ids, appending to what earlier lines of the same context gave.
+ * Suites rustls does not implement are kept here and reported at startup (tls_server.c). */
+static const char *set_suites(cmd_parms *cmd, apr_array_header_t **ids, const char *arg)
+{
+    const char *err;
+
+    if ((err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT))) {
+        return err;
+    }
+    return suites_arg(cmd, arg, ids);
 }
 
 static const char *set_ciphers_prefer(cmd_parms *cmd, void *dc, const char *arg)
@@ -446,7 +503,10 @@ static const char *set_user_name(cmd_parms *cmd, void *dcv, const char *arg)
 {
     tls_conf_dir *dc = dcv;
 
-    if (strncasecmp(arg, "SSL_", 4) && strcasecmp(arg, "HTTPS")) {
+    if ((strncasecmp(arg, "SSL_", 4) || !arg[4]
+         || arg[4 + strspn(arg + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                           "0123456789_")])
+        && strcasecmp(arg, "HTTPS")) {
         return cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not an SSL_* variable "
                          "(e.g. SSL_CLIENT_S_DN_CN)", arg));
     }
@@ -509,6 +569,10 @@ static const char *set_options(cmd_parms *cmd, void *dcv, const char *arg)
     tls_conf_dir *dc = dcv;
     int first = 1, relative = 0, absolute = 0;
 
+    if (!*arg) {
+        return cmd_error(cmd, "needs at least one option (StdEnvVars, ExportCertData or "
+                         "Defaults, with + or -)");
+    }
     while (*arg) {
         const char *w = ap_getword_conf(cmd->temp_pool, &arg);
         char action = 0;
@@ -651,13 +715,13 @@ static const char *set_proxy_ca(cmd_parms *cmd, void *dc, const char *arg)
         return err;
     }
     if (!strcasecmp(arg, "system")) {
-        pc->ca = "system";
-        return NULL;
+        path = "system";
     }
-    if ((err = file_arg(cmd, "CA", arg, &path))) {
+    else if ((err = file_arg(cmd, "CA", arg, &path))) {
         return err;
     }
     pc->ca = path;
+    pc->ca_at = defined_at(cmd);
     return NULL;
 }
 
@@ -679,25 +743,13 @@ static const char *set_proxy_protocol(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_proxy_suites(cmd_parms *cmd, void *dc, const char *arg, int prefer)
 {
-    apr_array_header_t *parsed = apr_array_make(cmd->pool, 8, sizeof(uint16_t));
-    apr_array_header_t **ids;
     tls_conf_proxy *pc;
     const char *err;
 
     if ((err = proxy_context(cmd, dc, &pc))) {
         return err;
     }
-    if ((err = tls_proto_parse_suites(cmd->pool, arg, parsed))) {
-        return cmd_error(cmd, err);
-    }
-    ids = prefer ? &pc->ciphers_prefer : &pc->ciphers_suppress;
-    if (!*ids) {
-        *ids = parsed;
-    }
-    else {
-        apr_array_cat(*ids, parsed);
-    }
-    return NULL;
+    return suites_arg(cmd, arg, prefer ? &pc->ciphers_prefer : &pc->ciphers_suppress);
 }
 
 static const char *set_proxy_ciphers_prefer(cmd_parms *cmd, void *dc, const char *arg)

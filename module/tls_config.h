@@ -20,6 +20,7 @@ struct tls_cache;     /* tls_cache.h: session cache and ticket keys */
 /* One TLSEngine address. */
 typedef struct {
     const char *spec;        /* as written, for messages */
+    const char *defined_at;  /* "file:line" of the directive, for messages */
     const char *host;        /* NULL: every local address */
     apr_port_t port;
     apr_sockaddr_t *addrs;   /* resolved host (list), NULL when host is NULL */
@@ -86,6 +87,7 @@ typedef struct {
 typedef struct {
     int engine;                       /* TLSProxyEngine 0/1; TLS_UNSET */
     const char *ca;                   /* TLSProxyCA: absolute path, or "system"; NULL: unset */
+    const char *ca_at;                /* where that TLSProxyCA was given, for messages */
     int min_version;                  /* TLSProxyProtocol: 0x0303/0x0304; TLS_UNSET */
     apr_array_header_t *ciphers_prefer;   /* TLSProxyCiphersPrefer, uint16_t; NULL: unset */
     apr_array_header_t *ciphers_suppress; /* TLSProxyCiphersSuppress, uint16_t; NULL: unset */

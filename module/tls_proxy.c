@@ -111,14 +111,15 @@ static const char *machine_key(const tls_cert_spec *spec, const tlsr_certified_k
     }
     if ((err = read_file("certificate", spec->cert_file, &cert))
         || (spec->key_file && (err = read_file("key", spec->key_file, &keyf)))) {
-        return err;
+        return apr_psprintf(proxy.pool, "%s (defined at %s)", err, spec->defined_at);
     }
     if (tls_ffi_certified_key_load(proxy.pool, cert->data, cert->len,
                                    keyf ? keyf->data : NULL, keyf ? keyf->len : 0,
                                    key, &err) != APR_SUCCESS) {
-        return apr_psprintf(proxy.pool, "'%s'%s%s: %s", spec->cert_file,
-                            spec->key_file ? " with key " : "",
-                            spec->key_file ? spec->key_file : "", err);
+        return apr_psprintf(proxy.pool, "certificate '%s', key %s%s%s: %s (defined at %s)",
+                            spec->cert_file, spec->key_file ? "'" : "in the certificate file",
+                            spec->key_file ? spec->key_file : "", spec->key_file ? "'" : "",
+                            err, spec->defined_at);
     }
     apr_hash_set(proxy.keys, id, APR_HASH_KEY_STRING, *key);
     return NULL;
@@ -195,7 +196,8 @@ static tls_proxy_client *build_client(const tls_conf_proxy *pc, const char *key,
         const char *path = strcmp(pc->ca, "system") ? pc->ca : TLS_PROXY_SYSTEM_CA;
         const pem_file *f;
         if ((err = read_file("CA", path, &f))) {
-            client->error = apr_pstrcat(p, "TLSProxyCA: ", err, NULL);
+            client->error = apr_pstrcat(p, "TLSProxyCA: ", err, " (defined at ", pc->ca_at,
+                                        ")", NULL);
             goto done;
         }
         params.ca_pem = f->data;
@@ -206,7 +208,7 @@ static tls_proxy_client *build_client(const tls_conf_proxy *pc, const char *key,
     for (i = 0; pc->machine_certs && i < pc->machine_certs->nelts; ++i) {
         const tlsr_certified_key *k;
         if ((err = machine_key(&APR_ARRAY_IDX(pc->machine_certs, i, tls_cert_spec), &k))) {
-            client->error = apr_pstrcat(p, "TLSProxyMachineCertificate ", err, NULL);
+            client->error = apr_pstrcat(p, "TLSProxyMachineCertificate: ", err, NULL);
             goto done;
         }
         APR_ARRAY_PUSH(keys, const tlsr_certified_key *) = k;
@@ -214,8 +216,8 @@ static tls_proxy_client *build_client(const tls_conf_proxy *pc, const char *key,
     params.keys = (const tlsr_certified_key *const *)keys->elts;
     params.n_keys = keys->nelts;
     if (tls_ffi_client_config_build(p, &params, &base, &anchors, &err) != APR_SUCCESS) {
-        client->error = apr_pstrcat(p, pc->ca ? "TLSProxyCA " : "", pc->ca ? pc->ca : "",
-                                    pc->ca ? ": " : "", err, NULL);
+        client->error = pc->ca ? apr_pstrcat(p, "TLSProxyCA: '", pc->ca, "': ", err,
+                                             " (defined at ", pc->ca_at, ")", NULL) : err;
         goto done;
     }
     if (tls_ffi_client_config_with_alpn(p, base, http1, 1, &client->http1) != APR_SUCCESS
@@ -314,11 +316,20 @@ int tls_proxy_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     return each_context(ptemp, s, prepare);
 }
 
-static apr_hash_t *warned;
+static apr_hash_t *warned, *keys_seen;
 
-static int warn_no_ca(const tls_conf_proxy *pc, server_rec *s, apr_pool_t *ptemp)
+/* Startup warnings of one context: machine keys others can read (TLS0112/0113), and
+ * TLSProxyEngine on without TLSProxyCA (TLS0502), once per place in the configuration. */
+static int report_context(const tls_conf_proxy *pc, server_rec *s, apr_pool_t *ptemp)
 {
     const char *at = pc->defined_at ? pc->defined_at : "";
+    int i;
+
+    for (i = 0; pc->engine == 1 && pc->machine_certs && i < pc->machine_certs->nelts; ++i) {
+        tls_cert_check_key_access(ptemp, s, "TLSProxyMachineCertificate",
+                                  &APR_ARRAY_IDX(pc->machine_certs, i, tls_cert_spec),
+                                  keys_seen);
+    }
 
     if (pc->engine == 1 && !pc->ca && !apr_hash_get(warned, at, APR_HASH_KEY_STRING)) {
         apr_hash_set(warned, at, APR_HASH_KEY_STRING, at);
@@ -333,8 +344,9 @@ static int warn_no_ca(const tls_conf_proxy *pc, server_rec *s, apr_pool_t *ptemp
 void tls_proxy_report(apr_pool_t *ptemp, server_rec *s)
 {
     warned = apr_hash_make(ptemp);
-    each_context(ptemp, s, warn_no_ca);
-    warned = NULL;
+    keys_seen = apr_hash_make(ptemp);
+    each_context(ptemp, s, report_context);
+    warned = keys_seen = NULL;
 }
 
 /* --- connections --------------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <ap_listen.h>
 
 #include "tls_server.h"
 #include "tls_cert.h"
@@ -66,6 +67,20 @@ int tls_server_is_tls_addr(server_rec *s, const apr_sockaddr_t *local)
     return 0;
 }
 
+/* Does some Listen address receive connections for this TLSEngine address? */
+static int engine_heard(const tls_engine_addr *ea)
+{
+    const ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        const apr_sockaddr_t *la = lr->bind_addr;
+        if (la && engine_covers(ea, apr_sockaddr_is_wildcard(la) ? NULL : la, la->port)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A vhost address as seen by httpd: a NULL ip for a wildcard (`*`, and `_default_`, which
  * httpd 2.4 parses the same), port 0 for "any port". */
 static const apr_sockaddr_t *vhost_ip(const server_addr_rec *sar)
@@ -94,7 +109,8 @@ static int vhost_is_tls(const server_rec *s, const tls_conf_global *g)
 }
 
 /* The main server serves TLS when some connection on a TLSEngine address can reach it, i.e.
- * when no vhost claims every IP of that address (httpd falls back to the main server). */
+ * when the address is listened on and no vhost claims every IP of it (httpd falls back to the
+ * main server). */
 static int main_server_is_tls(server_rec *main, const tls_conf_global *g)
 {
     const server_rec *s;
@@ -103,7 +119,7 @@ static int main_server_is_tls(server_rec *main, const tls_conf_global *g)
 
     for (i = 0; i < g->engine_addrs->nelts; ++i) {
         const tls_engine_addr *ea = &APR_ARRAY_IDX(g->engine_addrs, i, tls_engine_addr);
-        int covered = 0;
+        int covered = !engine_heard(ea); /* no connection arrives there at all */
         for (s = main->next; s && !covered; s = s->next) {
             for (sar = s->addrs; sar && !covered; sar = sar->next) {
                 if (sar->host_port && sar->host_port != ea->port) {
@@ -298,7 +314,7 @@ static void report_suites(apr_pool_t *ptemp, server_rec *s, const char *directiv
 }
 
 static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_server *sc,
-                          apr_hash_t *seen)
+                          apr_hash_t *seen, apr_hash_t *keys_seen)
 {
     const tls_vhost_tls *tls = sc->tls;
     int i;
@@ -306,6 +322,8 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
     for (i = 0; i < tls->keys->nelts; ++i) {
         tls_cert_report(s, &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec),
                         APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *));
+        tls_cert_check_key_access(ptemp, s, "TLSCertificate",
+                                  &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec), keys_seen);
     }
     if (sc->min_version < TLS_VERSION_12) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
@@ -332,22 +350,45 @@ static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_serve
                  sc->honor_client_order ? "client's" : "server's", tls->alpn->nelts);
 }
 
+/* A TLSEngine address that no Listen covers serves nothing: most likely a typo, which would
+ * leave the intended port serving plain HTTP. */
+static void report_engine_addrs(server_rec *base, const tls_conf_global *g)
+{
+    int i;
+
+    for (i = 0; i < g->engine_addrs->nelts; ++i) {
+        const tls_engine_addr *ea = &APR_ARRAY_IDX(g->engine_addrs, i, tls_engine_addr);
+        if (!engine_heard(ea)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "TLS0114: TLSEngine '%s' matches "
+                         "no Listen address: mod_tls serves nothing there (defined at %s)",
+                         ea->spec, ea->defined_at);
+        }
+    }
+}
+
 void tls_server_report(apr_pool_t *ptemp, server_rec *base)
 {
-    apr_hash_t *seen = apr_hash_make(ptemp);
+    apr_hash_t *seen = apr_hash_make(ptemp), *keys_seen = apr_hash_make(ptemp);
     const tls_conf_server *bsc = tls_config_server_get(base);
+    int engines = bsc->global->engine_addrs->nelts;
     server_rec *s;
 
+    report_engine_addrs(base, bsc->global);
     for (s = base; s; s = s->next) {
         tls_conf_server *sc = tls_config_server_get(s);
+        int own = s == base || sc->certs != bsc->certs; /* say it once per list */
         if (sc->enabled) {
-            report_server(ptemp, s, sc, seen);
+            report_server(ptemp, s, sc, seen, keys_seen);
         }
-        else if (!bsc->global->engine_addrs->nelts && sc->certs->nelts
-                 && (s == base || sc->certs != bsc->certs)) { /* say it once per list */
+        else if (!engines && sc->certs->nelts && own) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "TLS0111: %s has a TLSCertificate, but no TLSEngine directive names "
                          "an address for mod_tls: it serves no TLS", tls_server_name(ptemp, s));
+        }
+        else if (engines && s->is_virtual && !sc->is_tls && sc->certs->nelts && own) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "TLS0111: %s has a TLSCertificate, but none of its addresses is a "
+                         "TLSEngine address: it serves no TLS", tls_server_name(ptemp, s));
         }
     }
 }

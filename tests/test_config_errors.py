@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from conftest import running
 from harness import clients
 
 
@@ -278,6 +279,93 @@ def test_old_protocol_floor_warns_and_means_tls12(env, value):
             assert r.established and r.protocol == "TLSv" + version, r
     finally:
         assert h.stop() == []
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("engine", ["127.0.0.1:1", "127.0.0.2:@PORT(https)@"])
+def test_tls_engine_without_listen_warns(env, engine):
+    """A TLSEngine address no Listen covers serves nothing: a typo would otherwise leave the
+    intended port plain. The harness's own TLSEngine (on the Listen address) is not warned
+    about."""
+    h = env.httpd("conf-warn-nolisten")
+    _tls_case(env, h, global_extra="TLSEngine " + engine)
+    with running(h):
+        spec = h._subst(engine)
+        lines = [l for l in h.error_log().splitlines() if "TLS0114" in l]
+        assert len(lines) == 1 and "[tls:warn]" in lines[0] and "'%s'" % spec in lines[0] \
+            and "TLSEngine" in lines[0], h.error_log()
+        r = clients.s_client(h.port(), "a.test", ca=env.ca)
+        assert r.established and r.status == 200, r
+
+
+@pytest.mark.tls_only
+def test_certificate_on_a_plain_vhost_warns(env):
+    """A virtual host with its own TLSCertificate that no TLSEngine address reaches serves plain
+    HTTP: warned about, naming it; the TLS virtual host is not."""
+    h = env.httpd("conf-warn-plaincert")
+    h.listen("https")
+    h.listen("plain", tls=None)
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.vhost("plain.test", port="plain", certs=[env.certs.leaf("b.test").pair])
+    with running(h):
+        lines = [l for l in h.error_log().splitlines() if "TLS0111" in l]
+        assert len(lines) == 1 and "[tls:warn]" in lines[0] and "plain.test" in lines[0], \
+            h.error_log()
+
+
+# Who may read a private key (TLSCertificate): every user (o+r) is warned about (TLS0112);
+# the user or group the child processes run as (TLS0113) too, when httpd starts as root and
+# reads keys before it drops privileges; another group (Debian's ssl-cert, mode 640) is not.
+# The server starts and serves in every case.
+KEY_ACCESS = {
+    # name: (mode, owner, group, expected tag or None)
+    "world-readable": (0o644, None, None, "TLS0112"),
+    "world-readable-only": (0o604, None, None, "TLS0112"),
+    "child-group": (0o640, None, "www-data", "TLS0113"),
+    "child-owner": (0o400, "www-data", None, "TLS0113"),
+    "other-group": (0o640, None, "nogroup", None),
+    "root-only": (0o600, None, None, None),
+}
+
+
+@pytest.mark.tls_only
+@pytest.mark.parametrize("case", list(KEY_ACCESS))
+def test_readable_private_key(env, case):
+    mode, owner, group, tag = KEY_ACCESS[case]
+    if (owner or group) and os.geteuid() != 0:
+        pytest.skip("the children run as the parent's user unless httpd starts as root")
+    leaf = env.certs.leaf("a.test")
+    h = env.httpd("conf-keyaccess")
+    key = h.write_file("keys/a.key", open(leaf.key, "rb").read(), mode=mode)
+    if owner or group:
+        shutil.chown(key, owner, group)
+    _tls_case(env, h, {"certs": [(leaf.cert, key)]})
+    with running(h):
+        r = clients.s_client(h.port(), "a.test", ca=env.ca)
+        assert r.established and r.status == 200, r
+        lines = [l for l in h.error_log().splitlines() if key in l]
+        if tag is None:
+            assert lines == [], lines
+        else:
+            assert lines and all("[tls:warn]" in l and tag in l and "TLSCertificate" in l
+                                 for l in lines), h.error_log()
+            assert len(lines) == 1, lines    # once, not once per virtual host or pass
+            if tag == "TLS0113":
+                assert "www-data" in lines[0], lines
+
+
+@pytest.mark.tls_only
+def test_readable_proxy_machine_key(env):
+    """The key mod_tls offers to backends is a private key like the server's."""
+    alice = env.certs.client("alice")
+    h = env.httpd("conf-keyaccess-proxy", modules=["proxy", "proxy_http"])
+    key = h.write_file("keys/alice.key", open(alice.key, "rb").read(), mode=0o644)
+    _tls_case(env, h, {"extra": "  TLSProxyEngine on\n  TLSProxyCA system\n"
+                                "  TLSProxyMachineCertificate %s %s" % (alice.cert, key)})
+    with running(h):
+        lines = [l for l in h.error_log().splitlines() if key in l]
+        assert len(lines) == 1 and "[tls:warn]" in lines[0] and "TLS0112" in lines[0] \
+            and "TLSProxyMachineCertificate" in lines[0], h.error_log()
 
 
 # ----------------------------------------------------- harness check (both backends)

@@ -98,7 +98,7 @@ static void check_options(apr_pool_t *p)
 /* TLSProxy* (per directory: server, vhost, <Proxy>): every field starts unset, an inner
  * context's set fields win, unset ones are inherited. A static assertion makes sure a field
  * added later is merged (and listed) too. */
-_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_proxy) == 72,
+_Static_assert(sizeof(void *) != 8 || sizeof(tls_conf_proxy) == 80,
                "tls_conf_proxy changed: update tls_config_dir_merge and check_proxy");
 
 static void check_proxy(apr_pool_t *p)
@@ -112,6 +112,7 @@ static void check_proxy(apr_pool_t *p)
           && !outer->proxy.machine_certs, "TLSProxy* start unset");
     outer->proxy.engine = 1;
     outer->proxy.ca = "system";
+    outer->proxy.ca_at = "outer.conf:1";
     outer->proxy.min_version = 0x0303;
     outer->proxy.ciphers_prefer = ids;
     outer->proxy.session_cache = 256;
@@ -124,6 +125,8 @@ static void check_proxy(apr_pool_t *p)
     CHECK(m->proxy.engine == 0 && m->proxy.session_cache == 0, "inner values win");
     CHECK(m->proxy.ca && !strcmp(m->proxy.ca, "system") && m->proxy.min_version == 0x0303
           && m->proxy.ciphers_prefer == ids, "outer values are inherited");
+    CHECK(m->proxy.ca_at && !strcmp(m->proxy.ca_at, "outer.conf:1"),
+          "where TLSProxyCA was given goes with it");
     CHECK(m->proxy.ciphers_suppress == ids && m->proxy.machine_certs
           && m->proxy.section && !m->proxy_registered, "inner lists and section");
     m = tls_config_dir_merge(p, outer, tls_config_dir_create(p, NULL));
