@@ -3,6 +3,8 @@
 #   make run      install what is missing, build, serve https://localhost:8443/ (Ctrl-C stops)
 #   make check    every test: crate unit tests, build checks, integration tests with apache2,
 #                 the benchmark's smoke run
+#   make check-asan   the integration tests again, against build-asan/mod_tls.so built with
+#                 AddressSanitizer + UBSan (tests/README.md, "Sanitizers")
 #   make bench    mod_tls against mod_ssl, about 8 minutes (docs/performance.md)
 #   make          build build/mod_tls.so
 #   make install / uninstall    into Debian's apache2 (a2enmod tls afterwards)
