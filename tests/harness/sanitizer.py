@@ -94,10 +94,11 @@ class Sanitizer:
         os.makedirs(report_dir, exist_ok=True)
         os.chmod(report_dir, 0o1777)   # children write there as the run-as user
         strip = REPO + "/"
-        extra = [o for o in (asan_options, os.environ.get("MOD_TLS_ASAN_OPTIONS", "")) if o]
+        asan = [ASAN_OPTIONS.format(dir=report_dir, strip=strip, leaks=leaks)]
+        asan += [o for o in (asan_options, os.environ.get("MOD_TLS_ASAN_OPTIONS", "")) if o]
         return {
             "LD_PRELOAD": " ".join(self.preload),
-            "ASAN_OPTIONS": ":".join([ASAN_OPTIONS.format(dir=report_dir, strip=strip, leaks=leaks)] + extra),
+            "ASAN_OPTIONS": ":".join(asan),
             "UBSAN_OPTIONS": UBSAN_OPTIONS.format(dir=report_dir, strip=strip),
             "LSAN_OPTIONS": LSAN_OPTIONS.format(supp=LSAN_SUPP),
         }
