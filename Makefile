@@ -3,6 +3,8 @@
 #   make run      install what is missing, build, serve https://localhost:8443/ (Ctrl-C stops)
 #   make check    every test: crate unit tests, build checks, integration tests with apache2,
 #                 the benchmark's smoke run
+#   make check-asan   the integration tests again, against build-asan/mod_tls.so built with
+#                 AddressSanitizer + UBSan (tests/README.md, "Sanitizers")
 #   make bench    mod_tls against mod_ssl, about 8 minutes (docs/performance.md)
 #   make          build build/mod_tls.so
 #   make install / uninstall    into Debian's apache2 (a2enmod tls afterwards)
@@ -93,6 +95,46 @@ check-debian-toolchain:
 test: $(MODULE)
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests $(PYTEST_ARGS)
 
+# make check-asan: the module and the C unit tests again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build-asan/ (build/ is not touched), and the whole
+# integration suite against that module. The harness sees that the module needs the ASan
+# runtime and starts apache2 with it preloaded; a sanitizer report fails the test
+# (tests/README.md, "Sanitizers"). The crate is the same release libtlsr.a: its C ABI is
+# exercised from the instrumented C side. libtool writes its objects next to the sources,
+# so apxs compiles symlinks to them in build-asan/module/.
+ASAN_BUILD := build-asan
+ASAN_MODULE := $(ASAN_BUILD)/mod_tls.so
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -fno-omit-frame-pointer -g -O1 -U_FORTIFY_SOURCE
+
+.PHONY: check-asan check-asan-unit asan
+asan: $(ASAN_MODULE) $(ASAN_BUILD)/test_config
+
+check-asan: deps all asan check-asan-unit
+	MOD_TLS_SO=$(CURDIR)/$(ASAN_MODULE) MOD_TLS_SANITIZE=1 \
+	  $(PYTHON) -m pytest -p no:cacheprovider -q tests $(PYTEST_ARGS)
+
+$(ASAN_MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
+	rm -rf $(ASAN_BUILD)/module && mkdir -p $(ASAN_BUILD)/module
+	ln -s $(abspath $(SRC) $(wildcard module/*.h)) $(ASAN_BUILD)/module/
+	$(APXS) -c -o $(ASAN_BUILD)/mod_tls.la -Iffi/include \
+	  $(addprefix -Wc$(,),$(CWARN) $(SANITIZE)) -Wl,-fsanitize=address$(,)undefined \
+	  -Wl,-Wl$(,)--version-script=module/mod_tls.map \
+	  $(addprefix $(ASAN_BUILD)/,$(SRC)) $(CRATE_LIB) -lpthread -ldl -lm \
+	  2>&1 | tee $(ASAN_BUILD)/compile.log
+	@if grep -E 'warning:' $(ASAN_BUILD)/compile.log; then echo "compiler warnings (see above)"; exit 1; fi
+	cp $(ASAN_BUILD)/.libs/mod_tls.so $(ASAN_MODULE)
+
+# The unit tests under the sanitizers; LeakSanitizer on (a short-lived program that tears its
+# pools down: a leak is a real one).
+check-asan-unit: $(ASAN_BUILD)/test_config
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(ASAN_BUILD)/test_config
+$(ASAN_BUILD)/test_config: tests/unit/test_config.c module/tls_config.c module/tls_proto.c $(HDR)
+	@mkdir -p $(ASAN_BUILD)
+	$(CC) $(UNIT_CFLAGS) $(SANITIZE) -o $@ tests/unit/test_config.c module/tls_config.c \
+	  module/tls_proto.c $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
+
 install: $(MODULE)
 	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_tls.so
 	install -D -m 644 conf/tls.load $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.load
@@ -104,4 +146,4 @@ uninstall:
 	  $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.conf
 
 clean:
-	rm -rf $(BUILD) module/*.lo module/*.slo module/*.o module/.libs ffi/target
+	rm -rf $(BUILD) $(ASAN_BUILD) module/*.lo module/*.slo module/*.o module/.libs ffi/target

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.backends import make_backend  # noqa: E402
 from harness.certs import CertStore  # noqa: E402
 from harness.httpd import Httpd, HttpdError  # noqa: E402
+from harness import sanitizer  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA_FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "1m.bin": 1024 * 1024,
@@ -62,6 +63,9 @@ class Env:
             shutil.copy2(built, self.module_so)
             os.chmod(self.module_so, 0o755)
         self.backend = make_backend(self.backend_name, self.module_so)
+        # a module built with ASan/UBSan (make check-asan): None for a normal build
+        self.sanitizer = sanitizer.detect(self.module_so) if os.path.exists(self.module_so) \
+            else None
         self.certs = CertStore(os.path.join(workdir, "certs"))
         self.ca = self.certs.ca_file
         self.data_dir = os.path.join(workdir, "data")
@@ -148,7 +152,9 @@ def running(h):
 @pytest.fixture(autouse=True)
 def _error_log_check(request):
     """After each test: every running server's error log must not have gained lines at level
-    error/crit/alert/emerg, except those the test declares with @pytest.mark.allow_errors."""
+    error/crit/alert/emerg, except those the test declares with @pytest.mark.allow_errors.
+    With a sanitizer build, no server of the session (running, stopped, or only checked with
+    -t) may have written a sanitizer report."""
     yield
     allowed = []
     for m in request.node.iter_markers("allow_errors"):
@@ -158,5 +164,9 @@ def _error_log_check(request):
         bad = h.unexpected_errors(allowed)
         if bad:
             problems.append("%s (%s):\n  %s" % (h.name, h.error_log_path, "\n  ".join(bad)))
+    for h in Httpd.ALL:
+        bad = h.sanitizer_reports() if h.sanitizer and h not in Httpd.RUNNING else []
+        if bad:
+            problems.append("%s (%s):\n  %s" % (h.name, h.sanitizer_dir, "\n  ".join(bad)))
     if problems:
         pytest.fail("unexpected error-log lines:\n" + "\n".join(problems), pytrace=False)

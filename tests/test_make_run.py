@@ -12,6 +12,7 @@ import time
 import pytest
 
 from harness.httpd import pick_port
+from harness.sanitizer import Reports
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,13 +32,20 @@ def run_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_make_run_serves_and_stops_on_ctrl_c(run_dir):
+def test_make_run_serves_and_stops_on_ctrl_c(env, run_dir):
     run_dir = pathlib.Path(run_dir) / "run"
     tls_port, ssl_port = pick_port(), pick_port()
     while ssl_port == tls_port:
         ssl_port = pick_port()
-    env = dict(os.environ, RUN_DIR=str(run_dir), TLS_PORT=str(tls_port), SSL_PORT=str(ssl_port))
-    proc = subprocess.Popen([os.path.join(REPO, "scripts", "run")], env=env,
+    # the module under test (build/mod_tls.so unless MOD_TLS_SO says otherwise)
+    run_env = dict(os.environ, RUN_DIR=str(run_dir), TLS_PORT=str(tls_port),
+                   SSL_PORT=str(ssl_port), MOD_TLS_SO=env.module_so)
+    reports = str(run_dir / "sanitizer")
+    if env.sanitizer:     # make check-asan: the runtime is preloaded into apache2 only
+        san = env.sanitizer.env(reports)
+        run_env["MOD_TLS_PRELOAD"] = san.pop("LD_PRELOAD")
+        run_env.update(san)
+    proc = subprocess.Popen([os.path.join(REPO, "scripts", "run")], env=run_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -78,3 +86,5 @@ def test_make_run_serves_and_stops_on_ctrl_c(run_dir):
     assert errors == []
     r = curl(["--cacert", ca, "https://localhost:%d/" % tls_port])
     assert r.returncode != 0, "server still answering after Ctrl-C"
+    found = Reports(reports).new()
+    assert found == [], "sanitizer reports:\n" + "\n".join("%s:\n%s" % f for f in found)
