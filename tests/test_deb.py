@@ -117,7 +117,7 @@ def system():
     status = pkg_status()
     if status not in ("", "un"):
         pytest.skip("%s is installed on this machine (dpkg status %r): this test would replace "
-                    "and purge it; `apt-get purge %s` to run it" % (PKG, status, PKG, PKG))
+                    "and purge it; `apt-get purge %s` to run it" % (PKG, status, PKG))
     with system_apache2_lock():
         aside = tempfile.mkdtemp(prefix="mod_tls-deb-aside-")
         moved = {}
