@@ -94,10 +94,10 @@ check-debian-toolchain:
 test: $(MODULE)
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests $(PYTEST_ARGS)
 
-# The Debian package (debian/; docs in README.md): dpkg-buildpackage -b in a copy of the sources
-# under build/deb/, so that the package build (Debian's cargo and rustc, as on a buildd) neither
-# uses nor disturbs this tree's build products. The .deb, .ddeb, .changes, .buildinfo, the
-# build log and lintian's report (-I, failing on errors) land in build/deb/.
+# The Debian package (debian/, docs/debian-package.md): dpkg-buildpackage -b in a copy of the
+# sources under build/deb/, so that the package build (Debian's cargo and rustc, as on a buildd)
+# neither uses nor disturbs this tree's build products. The .deb, its -dbgsym .deb, .changes,
+# .buildinfo, the build log and lintian's report (-I, failing on errors) land in build/deb/.
 DEB_DIR := $(BUILD)/deb
 DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB := $(DEB_DIR)/libapache2-mod-tls_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
