@@ -8,6 +8,7 @@
 #   make bench    mod_tls against mod_ssl, about 8 minutes (docs/performance.md)
 #   make          build build/mod_tls.so
 #   make install / uninstall    into Debian's apache2 (a2enmod tls afterwards)
+#   make deb      the Debian package, build/deb/libapache2-mod-tls_<version>_<arch>.deb
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
@@ -84,13 +85,11 @@ $(BUILD)/test_config: tests/unit/test_config.c module/tls_config.c module/tls_pr
 check-crate:
 	cd ffi && $(CARGO) test --offline --locked
 
-# The crate also builds with Debian's own cargo 1.65 / rustc 1.63 (PATH: cargo runs the first
-# rustc it finds, which may be a newer one).
-check-debian-toolchain:
-	@if [ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ]; then \
-	  cd ffi && env PATH=/usr/bin:/bin CARGO_TARGET_DIR=target/debian-toolchain \
-	    /usr/bin/cargo build --release --offline --locked; \
-	else echo "Debian's cargo is not installed (scripts/deps installs it)"; exit 1; fi
+# The crate (and the module) also build with Debian's own cargo 1.65 / rustc 1.63: the package
+# build (make deb) uses exactly those, from PATH=/usr/bin, as a buildd would.
+check-debian-toolchain: deb
+	@grep -q '^cd ffi && /usr/bin/cargo build' $(DEB_DIR)/build.log
+	@echo "check-debian-toolchain: the package was built with $$(/usr/bin/rustc --version)"
 
 test: $(MODULE)
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests $(PYTEST_ARGS)
@@ -134,6 +133,30 @@ $(ASAN_BUILD)/test_config: tests/unit/test_config.c module/tls_config.c module/t
 	@mkdir -p $(ASAN_BUILD)
 	$(CC) $(UNIT_CFLAGS) $(SANITIZE) -o $@ tests/unit/test_config.c module/tls_config.c \
 	  module/tls_proto.c $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
+
+# The Debian package (debian/, docs/debian-package.md): dpkg-buildpackage -b in a copy of the
+# sources under build/deb/, so that the package build (Debian's cargo and rustc, as on a buildd)
+# neither uses nor disturbs this tree's build products. The .deb, its -dbgsym .deb, .changes,
+# .buildinfo, the build log and lintian's report (-I, failing on errors) land in build/deb/.
+DEB_DIR := $(BUILD)/deb
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB := $(DEB_DIR)/libapache2-mod-tls_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
+DEB_SOURCES := Makefile README.md .cargo conf debian docs ffi module
+.PHONY: deb
+deb: $(DEB)
+$(DEB): $(shell find $(DEB_SOURCES) -path ffi/target -prune -o -type f -print)
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar -c --exclude=ffi/target $(DEB_SOURCES) | tar -x -C $(DEB_DIR)/src
+	@echo "dpkg-buildpackage -b -us -uc (log: $(DEB_DIR)/build.log)"
+	@cd $(DEB_DIR)/src && if ! dpkg-buildpackage -b -us -uc >../build.log 2>&1; then \
+	  tail -n 40 ../build.log; echo "make deb: dpkg-buildpackage failed (see $(DEB_DIR)/build.log)"; exit 1; fi
+	rm -rf $(DEB_DIR)/src
+	@echo "lintian -I (report: $(DEB_DIR)/lintian.txt)"
+	@if ! lintian -I --fail-on error $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1; then \
+	  cat $(DEB_DIR)/lintian.txt; rm -f $@; echo "make deb: lintian reports errors"; exit 1; fi
+	@cat $(DEB_DIR)/lintian.txt
+	@ls -l $@
 
 install: $(MODULE)
 	install -D -m 644 $(MODULE) $(DESTDIR)$(LIBEXECDIR)/mod_tls.so

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+from harness.system import ModuleState, system_apache2_lock
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = "/usr/lib/apache2/modules"
 MODS_AVAILABLE = "/etc/apache2/mods-available"
@@ -43,23 +45,26 @@ def system_install():
     """Installs into the real /etc/apache2 and /usr/lib/apache2, restoring whatever was there."""
     if os.geteuid() != 0:
         pytest.fail("installing into the system needs root (CI runs as root)")
+    with system_apache2_lock():
+        yield from _system_install()
+
+
+def _system_install():
     saved = {}
     for f in FILES:
         if os.path.exists(f):
             saved[f] = f + ".mod_tls-test-save"
             shutil.copy2(f, saved[f])
-    enabled_before = os.path.exists("/etc/apache2/mods-enabled/tls.load")
-    shmcb_before = os.path.exists("/etc/apache2/mods-enabled/socache_shmcb.load")
+    state = ModuleState(["tls", "socache_shmcb"])
     try:
         yield
     finally:
-        subprocess.run(["a2dismod", "-q", "-f", "tls"], capture_output=True)
-        if not shmcb_before:
-            subprocess.run(["a2dismod", "-q", "-f", "socache_shmcb"], capture_output=True)
-        for f, copy in saved.items():
-            shutil.move(copy, f)
-        if enabled_before:
-            subprocess.run(["a2enmod", "-q", "tls"], capture_output=True)
+        for f in FILES:
+            if f in saved:
+                shutil.move(saved[f], f)
+            elif os.path.exists(f):
+                os.unlink(f)
+        state.restore()
 
 
 def test_install_a2enmod_uninstall(system_install):
