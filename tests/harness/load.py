@@ -378,8 +378,9 @@ class ConnectionMix:
             if kind == "connect-close":
                 return None, False
             if kind == "garbage":
-                # not a record header (nor an SSLv2 one): the server must not wait for more
-                s.sendall(b"\x01" + os.urandom(63 + state["n"] % 2000))
+                # no record header (type 1, version 0): the server must not wait for more of
+                # a record that random bytes announce
+                s.sendall(b"\x01\x00" + os.urandom(62 + state["n"] % 2000))
                 _drain(s)
                 return None, False
             if kind == "plain-http":
