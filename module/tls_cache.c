@@ -225,7 +225,7 @@ int tls_cache_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, int tria
     }
     memset(&hints, 0, sizeof(hints));
     hints.avg_id_len = 32;
-    hints.avg_obj_size = 1500;
+    hints.avg_obj_size = 150;
     hints.expiry_interval = apr_time_from_sec(30);
     rv = cache->provider->init(cache->instance, "mod_tls-sess", &hints, s, pconf);
     if (rv != APR_SUCCESS) {
@@ -283,6 +283,22 @@ static void unlock(tls_cache *cache)
     }
 }
 
+/* The key as the provider sees it: the first byte moved to the end (one to one, so keys stay
+ * distinct). rustls' TLS 1.2 keys are the session id with its length in front, 0x20 for all of
+ * them, and shmcb chooses an entry's subcache by the key's first byte: unchanged, every session
+ * would land in the same subcache, and the cache would keep 1/32 to 1/256 of what its size
+ * allows. */
+static const unsigned char *socache_key(const uint8_t *key, size_t key_len, apr_pool_t *p)
+{
+    unsigned char *k = apr_palloc(p, key_len ? key_len : 1);
+
+    if (key_len > 0) {
+        memcpy(k, key + 1, key_len - 1);
+        k[key_len - 1] = key[0];
+    }
+    return k;
+}
+
 static int session_put(void *userdata, const uint8_t *key, size_t key_len, const uint8_t *value,
                        size_t value_len)
 {
@@ -294,7 +310,8 @@ static int session_put(void *userdata, const uint8_t *key, size_t key_len, const
         return 0;
     }
     if (lock(cache)) {
-        rv = cache->provider->store(cache->instance, cache->server, key, (unsigned)key_len,
+        rv = cache->provider->store(cache->instance, cache->server,
+                                    socache_key(key, key_len, p), (unsigned)key_len,
                                     apr_time_now() + cache->timeout, (unsigned char *)value,
                                     (unsigned)value_len, p);
         unlock(cache);
@@ -315,10 +332,12 @@ static int session_get(void *userdata, const uint8_t *key, size_t key_len, int r
         return 0;
     }
     if (lock(cache)) {
-        rv = cache->provider->retrieve(cache->instance, cache->server, key, (unsigned)key_len,
-                                       buf, &len, p);
+        const unsigned char *k = socache_key(key, key_len, p);
+
+        rv = cache->provider->retrieve(cache->instance, cache->server, k, (unsigned)key_len, buf,
+                                       &len, p);
         if (rv == APR_SUCCESS && remove) {
-            cache->provider->remove(cache->instance, cache->server, key, (unsigned)key_len, p);
+            cache->provider->remove(cache->instance, cache->server, k, (unsigned)key_len, p);
         }
         unlock(cache);
     }

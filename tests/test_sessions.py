@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import server_fixture
-from harness import clients
+from harness import clients, load
 
 ROUNDS = 20
 
@@ -310,3 +310,35 @@ def test_old_session_offered_anyway_is_refused_by_the_server(env, aged, mode, ve
         "once:\n" + control[2][-2000:]
     assert late[0] == "New", "a %s session %d s older than TLSSessionCacheTimeout %d was " \
         "resumed (TLS %s):\n%s" % (mode, 2, TIMEOUT, version, late[2][-1500:])
+
+
+
+@pytest.fixture(scope="module")
+def roomy(env):
+    """The cache only (no tickets), 512,000 bytes of shmcb."""
+    h = env.httpd("sessions-roomy", modules=["socache_shmcb"], session_tickets=False,
+                  session_cache="shmcb:@ROOT@/run/tls_scache(512000)")
+    h.listen("https")
+    h.vhost("a.test", certs=[env.certs.leaf("a.test").pair])
+    h.start()
+    yield from server_fixture(h)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_cache_keeps_a_session_while_1000_others_are_stored(env, roomy, version):
+    """A session is still resumed after 1,000 other clients stored theirs: 512,000 bytes of
+    shmcb hold about 2,800 sessions (docs/directives.md, TLSSessionCache)."""
+    ctx = clients.context(env.ca, tls=version)
+    first = clients.resume(roomy.port(), "a.test", ctx)
+    assert first.status == 200 and not first.reused and first.session is not None, first
+    failures = []
+
+    def others(n):
+        for _ in range(n):
+            x = clients.resume(roomy.port(), "a.test", ctx)
+            if x.status != 200 or x.reused:
+                failures.append(x)
+    assert not load.run_threads([(others, (250,))] * 4), "clients hung"
+    assert not failures, failures[:3]
+    again = clients.resume(roomy.port(), "a.test", ctx, first.session)
+    assert again.status == 200 and again.reused, again

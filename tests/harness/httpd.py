@@ -551,12 +551,24 @@ Alias /data/ "{data}/"
             raise HttpdError("httpd %s did not stop within 30s on SIGTERM" % self.name)
         return before + self.unexpected_errors(STOP_ALLOWED)
 
-    def graceful(self, timeout=30):
-        """Graceful restart (SIGUSR1); wait until the new generation announces itself and
-        answers."""
+    def ctl(self, verb):
+        """``apache2 -k VERB`` (graceful, graceful-stop, ...) on this server, which is what
+        apachectl runs: it reads the configuration, then signals the pid in the pid file.
+        Returns (returncode, stdout + stderr)."""
+        _, rc, out, err = self._run(["-k", verb])
+        return rc, out + err
+
+    def graceful(self, timeout=30, ctl=False):
+        """Graceful restart: SIGUSR1, or with ctl=True ``apache2 -k graceful`` (see ctl);
+        wait until the new generation announces itself and answers."""
         marker = "resuming normal operations"
         n = self.error_log().count(marker)
-        os.kill(self.pid, signal.SIGUSR1)
+        if ctl:
+            rc, out = self.ctl("graceful")
+            if rc != 0:
+                raise HttpdError("apache2 -k graceful failed (%d): %s" % (rc, out))
+        else:
+            os.kill(self.pid, signal.SIGUSR1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.error_log().count(marker) > n:
