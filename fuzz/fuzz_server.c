@@ -1,0 +1,146 @@
+/* fuzz_server.c -- the server side of a connection, as the module drives it, fed with
+ * arbitrary bytes from the network: tlsr_acceptor_read_tls/accept until a ClientHello is in,
+ * the accessors on it, a config chosen by the client's ALPN (tlsr_acceptor_into_conn), then
+ * tlsr_conn_read_tls with the rest, draining tlsr_conn_write_tls and tlsr_conn_read and
+ * calling every accessor after each step (fuzz_tls.h lists the configs).
+ *
+ * Input:
+ *   byte 0   bits 0-1: server config; bit 2: reject the ClientHello (unrecognized_name) instead
+ *            of continuing; bit 3: echo the plaintext back; bit 4: send close_notify at the
+ *            end; bits 5-7: plaintext read size (1, 7, 100, 4096, 16384, ...)
+ *   byte 1   how the network bytes are cut into reads: 0 all at once, 1..127 that many bytes,
+ *            128..255 (n - 127) * 64 bytes
+ *   byte 2,3 length L (big-endian, mod 4096) of a session value: the session store answers a
+ *            look-up of an unknown session id or ticket with it (fuzz_store_reset)
+ *   L bytes  that session value
+ *   rest     what the client sends
+ * Checks, besides crashes, panics and leaks: consumed never exceeds what was offered, a
+ * connection that failed repeats its error on read_tls and read, and what the contract says
+ * of each accessor (fuzz_conn_inspect). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_tls.h"
+
+static const size_t READ_CAPS[8] = { 1, 7, 100, 4096, 16384, 3, 512, 16384 };
+
+static size_t chunk_size(uint8_t b, size_t all)
+{
+    if (b == 0) return all ? all : 1;
+    if (b < 128) return b;
+    return (size_t)(b - 127) * 64;
+}
+
+static void run_conn(tlsr_conn *conn, const uint8_t *net, size_t n, size_t pos, size_t chunk,
+                     uint8_t flags)
+{
+    size_t cap = READ_CAPS[flags >> 5], used, stalls = 0;
+    tlsr_status st = TLSR_OK, rst;
+
+    fuzz_conn_flush(conn, NULL, NULL);
+    fuzz_conn_inspect(conn);
+    while (pos < n) {
+        size_t len = n - pos < chunk ? n - pos : chunk;
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+
+        st = FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, len, &used));
+        if (st == TLSR_OK) {
+            FUZZ_ASSERT(used <= len);
+            pos += used;
+        }
+        rst = fuzz_conn_read_all(conn, cap, 1 << 20, &plain, &plain_len);
+        if (st != TLSR_OK) {
+            /* a dead connection says why on every read_tls, and on read once the plaintext
+             * before the error is read (EOF if the peer had closed before) */
+            size_t again;
+            FUZZ_ASSERT(FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, n - pos, &again)) == st);
+            FUZZ_ASSERT(rst == st || rst == TLSR_EOF);
+        }
+        if ((flags & 0x08) && plain_len && !tlsr_conn_is_handshaking(conn)) {
+            size_t written;
+            if (FUZZ_CHECK(tlsr_conn_write(conn, plain, plain_len, &written)) == TLSR_OK) {
+                FUZZ_ASSERT(written == plain_len);
+            }
+        }
+        free(plain);
+        fuzz_conn_flush(conn, NULL, NULL);
+        fuzz_conn_inspect(conn);
+        if (st != TLSR_OK) {
+            break;
+        }
+        /* nothing taken although everything was read: as the module, give up after twice */
+        stalls = used ? 0 : stalls + 1;
+        if (stalls > 1) {
+            break;
+        }
+    }
+    if (flags & 0x10) {
+        FUZZ_CHECK(tlsr_conn_send_close_notify(conn));
+        fuzz_conn_flush(conn, NULL, NULL);
+    }
+    fuzz_conn_read_all(conn, cap, 1 << 20, NULL, NULL);
+    fuzz_conn_inspect(conn);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_input in = { data, size };
+    uint8_t flags = fuzz_byte(&in), cut = fuzz_byte(&in);
+    size_t forced_len = (size_t)((fuzz_byte(&in) << 8) | fuzz_byte(&in)) % 4096, got;
+    const uint8_t *forced = fuzz_bytes(&in, forced_len, &got);
+    const uint8_t *net = in.data;
+    size_t n = in.len, pos = 0, chunk = chunk_size(cut, in.len), used = 0;
+    tlsr_acceptor *a = NULL;
+    tlsr_conn *conn = NULL;
+    tlsr_status st = TLSR_WOULD_BLOCK;
+    char msg[128];
+    size_t msg_len;
+
+    /* the configs are built on first use: before the store is reset for this input */
+    (void)fuzz_server_config(0, NULL);
+    fuzz_store_reset(got ? forced : NULL, got);
+    FUZZ_ASSERT(FUZZ_CHECK(tlsr_acceptor_new(&a)) == TLSR_OK);
+    while (pos < n) {
+        size_t len = n - pos < chunk ? n - pos : chunk;
+        st = FUZZ_CHECK(tlsr_acceptor_read_tls(a, net + pos, len, &used));
+        if (st != TLSR_OK) {
+            break;
+        }
+        FUZZ_ASSERT(used <= len);
+        pos += used;
+        st = FUZZ_CHECK(tlsr_acceptor_accept(a));
+        if (st != TLSR_WOULD_BLOCK || used == 0) {
+            break;
+        }
+    }
+    if (st == TLSR_OK) {
+        fuzz_acceptor_inspect(a);
+        if (flags & 0x04) {
+            FUZZ_ASSERT(FUZZ_CHECK(tlsr_acceptor_reject(a, TLSR_ALERT_UNRECOGNIZED_NAME))
+                        == TLSR_OK);
+            FUZZ_ASSERT(fuzz_acceptor_flush(a) > 0);
+        }
+        else {
+            st = FUZZ_CHECK(tlsr_acceptor_into_conn(a, fuzz_server_config(flags & 3, a), &conn));
+            if (st == TLSR_OK) {
+                FUZZ_ASSERT(conn != NULL);
+                run_conn(conn, net, n, pos, chunk, flags);
+                tlsr_conn_free(conn);
+            }
+            else {
+                FUZZ_ASSERT(conn == NULL);
+                fuzz_acceptor_flush(a);
+            }
+        }
+    }
+    else if (st != TLSR_WOULD_BLOCK) {
+        /* a failed handshake: every further call repeats the failure */
+        FUZZ_ASSERT(FUZZ_CHECK(tlsr_acceptor_accept(a)) == st);
+        fuzz_acceptor_flush(a);
+    }
+    FUZZ_CHECK(tlsr_acceptor_last_error(a, msg, sizeof(msg), &msg_len));
+    tlsr_acceptor_free(a);
+    fuzz_store_reset(NULL, 0);
+    return 0;
+}
