@@ -22,67 +22,6 @@
 
 #include "fuzz_tls.h"
 
-static const size_t READ_CAPS[8] = { 1, 7, 100, 4096, 16384, 3, 512, 16384 };
-
-static size_t chunk_size(uint8_t b, size_t all)
-{
-    if (b == 0) return all ? all : 1;
-    if (b < 128) return b;
-    return (size_t)(b - 127) * 64;
-}
-
-static void run_conn(tlsr_conn *conn, const uint8_t *net, size_t n, size_t pos, size_t chunk,
-                     uint8_t flags)
-{
-    size_t cap = READ_CAPS[flags >> 5], used, stalls = 0;
-    tlsr_status st = TLSR_OK, rst;
-
-    fuzz_conn_flush(conn, NULL, NULL);
-    fuzz_conn_inspect(conn);
-    while (pos < n) {
-        size_t len = n - pos < chunk ? n - pos : chunk;
-        uint8_t *plain = NULL;
-        size_t plain_len = 0;
-
-        st = FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, len, &used));
-        if (st == TLSR_OK) {
-            FUZZ_ASSERT(used <= len);
-            pos += used;
-        }
-        rst = fuzz_conn_read_all(conn, cap, 1 << 20, &plain, &plain_len);
-        if (st != TLSR_OK) {
-            /* a dead connection says why on every read_tls, and on read once the plaintext
-             * before the error is read (EOF if the peer had closed before) */
-            size_t again;
-            FUZZ_ASSERT(FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, n - pos, &again)) == st);
-            FUZZ_ASSERT(rst == st || rst == TLSR_EOF);
-        }
-        if ((flags & 0x08) && plain_len && !tlsr_conn_is_handshaking(conn)) {
-            size_t written;
-            if (FUZZ_CHECK(tlsr_conn_write(conn, plain, plain_len, &written)) == TLSR_OK) {
-                FUZZ_ASSERT(written == plain_len);
-            }
-        }
-        free(plain);
-        fuzz_conn_flush(conn, NULL, NULL);
-        fuzz_conn_inspect(conn);
-        if (st != TLSR_OK) {
-            break;
-        }
-        /* nothing taken although everything was read: as the module, give up after twice */
-        stalls = used ? 0 : stalls + 1;
-        if (stalls > 1) {
-            break;
-        }
-    }
-    if (flags & 0x10) {
-        FUZZ_CHECK(tlsr_conn_send_close_notify(conn));
-        fuzz_conn_flush(conn, NULL, NULL);
-    }
-    fuzz_conn_read_all(conn, cap, 1 << 20, NULL, NULL);
-    fuzz_conn_inspect(conn);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = { data, size };
@@ -90,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t forced_len = (size_t)((fuzz_byte(&in) << 8) | fuzz_byte(&in)) % 4096, got;
     const uint8_t *forced = fuzz_bytes(&in, forced_len, &got);
     const uint8_t *net = in.data;
-    size_t n = in.len, pos = 0, chunk = chunk_size(cut, in.len), used = 0;
+    size_t n = in.len, pos = 0, chunk = fuzz_chunk_size(cut, in.len), used = 0;
     tlsr_acceptor *a = NULL;
     tlsr_conn *conn = NULL;
     tlsr_status st = TLSR_WOULD_BLOCK;
@@ -125,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             st = FUZZ_CHECK(tlsr_acceptor_into_conn(a, fuzz_server_config(flags & 3, a), &conn));
             if (st == TLSR_OK) {
                 FUZZ_ASSERT(conn != NULL);
-                run_conn(conn, net, n, pos, chunk, flags);
+                fuzz_conn_drive(conn, net + pos, n - pos, chunk, flags >> 5, flags & 0x08,
+                                flags & 0x10);
                 tlsr_conn_free(conn);
             }
             else {

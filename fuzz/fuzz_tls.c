@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_tls.h"
 
@@ -78,6 +79,9 @@ static int store_put(void *userdata, const uint8_t *key, size_t key_len, const u
     if (!s->learned && value_len >= sizeof(s->context)) {
         memcpy(s->context, value, sizeof(s->context));
         s->learned = 1;
+    }
+    else if (value_len >= sizeof(s->context)) {
+        fuzz_record(2, value + sizeof(s->context), value_len - sizeof(s->context));
     }
     for (i = 0; i < STORE_ENTRIES; ++i) {
         store_entry *e = &s->entries[i];
@@ -441,8 +445,8 @@ void fuzz_acceptor_inspect(const tlsr_acceptor *a)
         tlsr_status st = FUZZ_CHECK(tlsr_acceptor_alpn(a, i, &proto, &len));
         FUZZ_ASSERT(st == (i < n ? TLSR_OK : TLSR_INVALID_PARAM));
         if (st == TLSR_OK) {
-            fuzz_touch(proto, len);
-            FUZZ_ASSERT(len > 0);
+            fuzz_touch(proto, len); /* may be empty: rustls 0.20 passes "" on (RFC 7301
+                                     * forbids it; the module ignores it) */
         }
     }
     n = tlsr_acceptor_signature_schemes(a, list, 8);
@@ -519,24 +523,91 @@ tlsr_status fuzz_conn_read_all(tlsr_conn *conn, size_t cap, size_t limit, uint8_
     return st;
 }
 
-void fuzz_record(int to_server, const uint8_t *data, size_t len)
+size_t fuzz_chunk_size(uint8_t b, size_t all)
 {
-    static FILE *files[2];
+    if (b == 0) return all ? all : 1;
+    if (b < 128) return b;
+    return (size_t)(b - 127) * 64;
+}
+
+void fuzz_conn_drive(tlsr_conn *conn, const uint8_t *net, size_t n, size_t chunk,
+                     unsigned read_cap, int echo, int close)
+{
+    static const size_t READ_CAPS[8] = { 1, 7, 100, 4096, 16384, 3, 512, 16384 };
+    size_t cap = READ_CAPS[read_cap & 7], pos = 0, used = 0, stalls = 0;
+    tlsr_status st = TLSR_OK, rst;
+
+    fuzz_conn_flush(conn, NULL, NULL);
+    fuzz_conn_inspect(conn);
+    while (pos < n) {
+        size_t len = n - pos < chunk ? n - pos : chunk;
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+
+        st = FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, len, &used));
+        if (st == TLSR_OK) {
+            FUZZ_ASSERT(used <= len);
+            pos += used;
+        }
+        rst = fuzz_conn_read_all(conn, cap, 1 << 20, &plain, &plain_len);
+        if (st != TLSR_OK) {
+            /* a dead connection says why on every read_tls, and on read once the plaintext
+             * before the error is read (EOF if the peer had closed before) */
+            size_t again;
+            FUZZ_ASSERT(FUZZ_CHECK(tlsr_conn_read_tls(conn, net + pos, n - pos, &again)) == st);
+            FUZZ_ASSERT(rst == st || rst == TLSR_EOF);
+        }
+        if (echo && plain_len && !tlsr_conn_is_handshaking(conn)) {
+            size_t written;
+            if (FUZZ_CHECK(tlsr_conn_write(conn, plain, plain_len, &written)) == TLSR_OK) {
+                FUZZ_ASSERT(written == plain_len);
+            }
+        }
+        free(plain);
+        fuzz_conn_flush(conn, NULL, NULL);
+        fuzz_conn_inspect(conn);
+        if (st != TLSR_OK) {
+            break;
+        }
+        /* nothing taken although all plaintext was read: as the module, give up */
+        stalls = used ? 0 : stalls + 1;
+        if (stalls > 1) {
+            break;
+        }
+    }
+    if (close) {
+        FUZZ_CHECK(tlsr_conn_send_close_notify(conn));
+        fuzz_conn_flush(conn, NULL, NULL);
+    }
+    fuzz_conn_read_all(conn, cap, 1 << 20, NULL, NULL);
+    fuzz_conn_inspect(conn);
+}
+
+void fuzz_record(int what, const uint8_t *data, size_t len)
+{
+    static const char *const SUFFIX[3] = { "s2c", "c2s", "session" };
+    static FILE *files[3];
     static int opened;
     const char *prefix;
+    int i;
 
     if (!opened) {
         opened = 1;
         if ((prefix = getenv("FUZZ_RECORD"))) {
-            char path[1024];
-            snprintf(path, sizeof(path), "%s.s2c", prefix);
-            files[0] = fopen(path, "wb");
-            snprintf(path, sizeof(path), "%s.c2s", prefix);
-            files[1] = fopen(path, "wb");
+            for (i = 0; i < 3; ++i) {
+                char path[1024];
+                snprintf(path, sizeof(path), "%s.%s", prefix, SUFFIX[i]);
+                files[i] = fopen(path, "wb");
+            }
         }
     }
-    if (files[to_server ? 1 : 0]) {
-        fwrite(data, 1, len, files[to_server ? 1 : 0]);
-        fflush(files[to_server ? 1 : 0]);
+    if (what >= 0 && what < 3 && files[what]) {
+        if (what == 2) {
+            /* one session value: the last */
+            rewind(files[what]);
+            if (ftruncate(fileno(files[what]), 0)) abort();
+        }
+        fwrite(data, 1, len, files[what]);
+        fflush(files[what]);
     }
 }

@@ -60,9 +60,23 @@ size_t fuzz_acceptor_flush(tlsr_acceptor *acceptor);
 tlsr_status fuzz_conn_read_all(tlsr_conn *conn, size_t cap, size_t limit, uint8_t **out,
                                size_t *out_len);
 
-/* Records, when the environment variable FUZZ_RECORD names a path prefix, the bytes a client
- * sends to a server (PREFIX.c2s) and a server to a client (PREFIX.s2c) in fuzz_handshake runs:
- * fuzz/seeds.sh turns them into seeds for fuzz_server and fuzz_client. */
-void fuzz_record(int to_server, const uint8_t *data, size_t len);
+/* How a byte of the input cuts the network bytes into reads: 0 all at once (`all`), 1..127
+ * that many bytes, 128..255 (b - 127) * 64 bytes. */
+size_t fuzz_chunk_size(uint8_t b, size_t all);
+
+/* Feeds the n bytes from the peer to a connection, `chunk` bytes per tlsr_conn_read_tls,
+ * reading the plaintext after each (in reads of one of 8 sizes, read_cap), writing it back
+ * when `echo` once the handshake is done, flushing what the connection sends and inspecting
+ * it after each step; at the end a close_notify when `close`. Checks that consumed never
+ * exceeds what was offered and that a dead connection repeats its error on read_tls and
+ * read. Stops when the connection takes nothing twice. */
+void fuzz_conn_drive(tlsr_conn *conn, const uint8_t *net, size_t n, size_t chunk,
+                     unsigned read_cap, int echo, int close);
+
+/* Records, when the environment variable FUZZ_RECORD names a path prefix, what a server sends
+ * to a client (what 0: PREFIX.s2c), a client to a server (1: PREFIX.c2s) in fuzz_handshake
+ * runs, and the last session value a server stored (2: PREFIX.session, without the context):
+ * fuzz/seeds.py turns them into seeds for fuzz_server and fuzz_client. */
+void fuzz_record(int what, const uint8_t *data, size_t len);
 
 #endif /* FUZZ_TLS_H */
