@@ -17,6 +17,7 @@
  * Checks, besides crashes, panics and leaks: consumed never exceeds what was offered, a
  * connection that failed repeats its error on read_tls and read, and what the contract says
  * of each accessor (fuzz_conn_inspect). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_acceptor_flush(a);
     }
     FUZZ_CHECK(tlsr_acceptor_last_error(a, msg, sizeof(msg), &msg_len));
+    if (getenv("FUZZ_DEBUG")) {
+        fprintf(stderr, "fuzz: acceptor: %s, %zu of %zu bytes; last error: %s\n",
+                tlsr_status_str(st), pos, n, msg);
+    }
     tlsr_acceptor_free(a);
     fuzz_store_reset(NULL, 0);
     return 0;

@@ -581,6 +581,16 @@ void fuzz_conn_drive(tlsr_conn *conn, const uint8_t *net, size_t n, size_t chunk
     }
     fuzz_conn_read_all(conn, cap, 1 << 20, NULL, NULL);
     fuzz_conn_inspect(conn);
+    if (getenv("FUZZ_DEBUG")) {
+        char msg[512];
+        size_t len;
+        tlsr_conn_last_error(conn, msg, sizeof(msg), &len);
+        fprintf(stderr, "fuzz: %zu of %zu bytes taken, last status %s, %s, version %04x, "
+                "suite %04x, %zu peer certificates; last error: %s\n", pos, n,
+                tlsr_status_str(st), tlsr_conn_is_handshaking(conn) ? "handshaking" : "open",
+                tlsr_conn_protocol_version(conn), tlsr_conn_cipher_suite(conn),
+                tlsr_conn_peer_cert_count(conn), msg);
+    }
 }
 
 void fuzz_record(int what, const uint8_t *data, size_t len)

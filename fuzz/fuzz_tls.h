@@ -69,7 +69,9 @@ size_t fuzz_chunk_size(uint8_t b, size_t all);
  * when `echo` once the handshake is done, flushing what the connection sends and inspecting
  * it after each step; at the end a close_notify when `close`. Checks that consumed never
  * exceeds what was offered and that a dead connection repeats its error on read_tls and
- * read. Stops when the connection takes nothing twice. */
+ * read. Stops when the connection takes nothing twice. With FUZZ_DEBUG set in the
+ * environment, it prints how far the connection got and its last error (to see what a seed
+ * reaches). */
 void fuzz_conn_drive(tlsr_conn *conn, const uint8_t *net, size_t n, size_t chunk,
                      unsigned read_cap, int echo, int close);
 
