@@ -1,7 +1,8 @@
 # fuzz/fuzz.mk -- libFuzzer targets (fuzz/README.md). Included by the Makefile.
 #
 #   make fuzz            every target for FUZZ_SECONDS (default 300) each, one after the
-#                        other; new inputs that add coverage are merged into fuzz/corpus/<name>
+#                        other; new inputs that add coverage are merged into fuzz/corpus/<name>,
+#                        which is then minimized (fuzz/minimize.py, FUZZ_CORPUS_BYTES)
 #   make fuzz-smoke      build every target, replay its corpus and fuzz it briefly
 #                        (FUZZ_SMOKE_SECONDS each); any crash fails (part of make check)
 #   make fuzz-<name>     one target for FUZZ_SECONDS (e.g. make fuzz-server FUZZ_SECONDS=3600)
@@ -83,11 +84,16 @@ fuzz_run = mkdir -p $(3) $(FUZZ_CRASHES) fuzz/corpus/$(1) && \
     $$([ -f fuzz/dict/$(1).dict ] && echo -dict=fuzz/dict/$(1).dict) $(FUZZ_ARGS) \
     $(3) fuzz/corpus/$(1)
 
-# make fuzz-NAME: fuzz, then merge what adds coverage into the committed corpus.
+# The committed corpus of each target is kept to this many bytes (fuzz/minimize.py keeps the
+# seeds and then the inputs that add the most edges per byte).
+FUZZ_CORPUS_BYTES ?= 60000
+
+# make fuzz-NAME: fuzz, merge what adds coverage into the committed corpus, minimize it.
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: $(FUZZ_BUILD)/fuzz_%
 	rm -rf $(FUZZ_BUILD)/new/$*
 	$(call fuzz_run,$*,$(FUZZ_SECONDS),$(FUZZ_BUILD)/new/$*)
 	$(FUZZ_BUILD)/fuzz_$* -merge=1 fuzz/corpus/$* $(FUZZ_BUILD)/new/$* 2>&1 | tail -n 1
+	$(PYTHON) fuzz/minimize.py $* $(FUZZ_CORPUS_BYTES)
 
 fuzz: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
