@@ -6,6 +6,7 @@
 #   make check-asan   the integration tests again, against build-asan/mod_tls.so built with
 #                 AddressSanitizer + UBSan (tests/README.md, "Sanitizers")
 #   make bench    mod_tls against mod_ssl, about 8 minutes (docs/performance.md)
+#   make fuzz     every libFuzzer target for FUZZ_SECONDS each (fuzz/README.md)
 #   make          build build/mod_tls.so
 #   make install / uninstall    into Debian's apache2 (a2enmod tls afterwards)
 #   make deb      the Debian package, build/deb/libapache2-mod-tls_<version>_<arch>.deb
@@ -63,7 +64,8 @@ bench: deps all
 bench-smoke: deps all
 	$(PYTHON) bench/bench.py --smoke
 
-check: deps all check-build check-unit check-crate check-debian-toolchain test bench-smoke
+check: deps all check-build check-unit check-crate check-debian-toolchain test bench-smoke \
+       fuzz-smoke
 
 # The module compiles without warnings and exports only tls_module.
 check-build: $(MODULE)
@@ -167,6 +169,8 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -e $(SYSCONFDIR)/mods-enabled/tls.load ]; then a2dismod -q -f tls; fi
 	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_tls.so $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.load \
 	  $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.conf
+
+include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) module/*.lo module/*.slo module/*.o module/.libs ffi/target

@@ -2,7 +2,10 @@
 //! and the wrapper that tells the connection being processed what the store did (observe.rs).
 
 use crate::observe::{note, ticket_hash};
+use rustls::internal::msgs::codec::Codec;
+use rustls::internal::msgs::persist::ServerSessionValue;
 use rustls::server::StoresServerSessions;
+use rustls::SupportedCipherSuite;
 use std::os::raw::{c_int, c_void};
 use std::sync::Arc;
 
@@ -109,6 +112,24 @@ impl StoresServerSessions for CallbackStore {
     }
 }
 
+/// Whether rustls can resume from a session value without harm. rustls 0.20.8 trusts what
+/// its store or ticketer gives back, and panics on a TLS 1.2 session whose master secret is not
+/// 48 bytes (tls12::ConnectionSecrets::new_resume; found by fuzz/fuzz_server.c). The values
+/// come from the caller's store (shared memory, memcache, redis: whatever is there) and from
+/// tickets that other servers of a fleet sealed, so they are checked first: a value rustls
+/// cannot decode, or whose master secret does not fit its suite, is not found, and the client
+/// does a full handshake.
+pub(crate) fn resumable(value: &[u8]) -> bool {
+    let value = match ServerSessionValue::read_bytes(value) {
+        Some(value) => value,
+        None => return false,
+    };
+    let tls13 = rustls::ALL_CIPHER_SUITES
+        .iter()
+        .any(|s| s.suite() == value.cipher_suite && matches!(s, SupportedCipherSuite::Tls13(_)));
+    tls13 || value.master_secret.0.len() == 48
+}
+
 /// Wraps whichever store a config uses (callbacks, the in-memory cache, none) and notes, for
 /// the connection being processed, what was stored and taken. With TLS 1.3 and no ticketer,
 /// rustls 0.20.8 stores each session under a random 32-byte id that it sends to the client as
@@ -126,7 +147,8 @@ pub(crate) struct ObservedStore {
 
 impl ObservedStore {
     fn unbind(&self, value: Vec<u8>) -> Option<Vec<u8>> {
-        value.strip_prefix(&self.context[..]).map(<[u8]>::to_vec)
+        let value = value.strip_prefix(&self.context[..])?;
+        resumable(value).then(|| value.to_vec())
     }
 }
 
@@ -154,5 +176,51 @@ impl StoresServerSessions for ObservedStore {
 
     fn can_cache(&self) -> bool {
         self.store.can_cache()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A rustls 0.20.8 ServerSessionValue (persist.rs encoding): no SNI, TLS 1.2, `suite`, a
+    /// master secret of `secret_len` bytes, no client certificate, no ALPN.
+    pub(crate) fn session_value(suite: u16, secret_len: u8) -> Vec<u8> {
+        let mut v = vec![0, 0x03, 0x03];
+        v.extend_from_slice(&suite.to_be_bytes());
+        v.push(secret_len);
+        v.extend(std::iter::repeat(7).take(usize::from(secret_len)));
+        v.extend_from_slice(&[0, 0, 0, 0, 0]); // ems, cert chain, alpn, application data
+        v.extend_from_slice(&1_700_000_000u64.to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v
+    }
+
+    #[test]
+    fn only_values_rustls_can_resume_from_are_found() {
+        assert!(resumable(&session_value(0xc02b, 48)));
+        // rustls 0.20.8 panics resuming these (copy_from_slice into [u8; 48])
+        assert!(!resumable(&session_value(0xc02b, 49)));
+        assert!(!resumable(&session_value(0xc02b, 0)));
+        // TLS 1.3 secrets are as long as the suite's hash
+        assert!(resumable(&session_value(0x1301, 32)));
+        assert!(resumable(&session_value(0x1302, 48)));
+        assert!(!resumable(b"garbage"));
+        assert!(!resumable(b""));
+
+        let store = ObservedStore {
+            store: rustls::server::ServerSessionMemoryCache::new(4),
+            context: [5; 32],
+        };
+        let bound = |value: Vec<u8>| [&[5u8; 32][..], &value].concat();
+        assert!(store
+            .store
+            .put(b"good".to_vec(), bound(session_value(0xc02f, 48))));
+        assert!(store
+            .store
+            .put(b"bad".to_vec(), bound(session_value(0xc02f, 49))));
+        assert_eq!(store.get(b"good"), Some(session_value(0xc02f, 48)));
+        assert_eq!(store.get(b"bad"), None);
+        assert_eq!(store.take(b"bad"), None);
     }
 }
