@@ -32,8 +32,8 @@ The server runs with MALLOC_ARENA_MAX=1: with glibc's default of one arena per t
 MOD_TLS_LEAK_CONNECTIONS sets the number of connections (default 20,000; the checkpoints are
 at 1/20 and 1/2 of it). The memory bounds apply from 20,000 on: fewer connections end while
 the heap still grows. Nor do they apply under AddressSanitizer (libasan in the child's maps):
-ASan keeps freed memory in quarantine on purpose, and LeakSanitizer reports leaks itself at
-exit. Everything else (each connection's outcome, the one child) is checked either way.
+ASan keeps freed memory in quarantine on purpose (and running servers have no LeakSanitizer:
+tests/README.md, "Sanitizers"). Everything else (each connection's outcome, the one child) is checked either way.
 """
 import os
 import threading
