@@ -170,7 +170,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_tls.so $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.load \
 	  $(DESTDIR)$(SYSCONFDIR)/mods-available/tls.conf
 
-include fuzz/fuzz.mk
+# fuzz/ is not part of the package sources (make deb): hence -include
+-include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) module/*.lo module/*.slo module/*.o module/.libs ffi/target
