@@ -62,7 +62,8 @@ $(FUZZ_CRATE_LIB): ffi/Cargo.toml ffi/Cargo.lock $(wildcard ffi/src/*.rs) fuzz/f
 	  --config 'profile.release.package.tlsr.overflow-checks=true' --target $(FUZZ_TRIPLE)
 
 define fuzz_c_target
-$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c fuzz/fuzz_common.h $(HDR)
+$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c fuzz/fuzz_common.h \
+    $(HDR)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c \
 	  $$(FUZZ_APR_LIBS)
