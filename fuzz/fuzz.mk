@@ -62,7 +62,8 @@ $(FUZZ_CRATE_LIB): ffi/Cargo.toml ffi/Cargo.lock $(wildcard ffi/src/*.rs) fuzz/f
 	  --config 'profile.release.package.tlsr.overflow-checks=true' --target $(FUZZ_TRIPLE)
 
 define fuzz_c_target
-$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c fuzz/fuzz_common.h $(HDR)
+$(FUZZ_BUILD)/fuzz_$(1): fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c fuzz/fuzz_common.h \
+    $(HDR)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) fuzz/fuzz_common.c \
 	  $$(FUZZ_APR_LIBS)
@@ -85,15 +86,19 @@ fuzz_run = mkdir -p $(3) $(FUZZ_CRASHES) fuzz/corpus/$(1) && \
     $(3) fuzz/corpus/$(1)
 
 # The committed corpus of each target is kept to this many bytes (fuzz/minimize.py keeps the
-# seeds and then the inputs that add the most edges per byte).
-FUZZ_CORPUS_BYTES ?= 60000
+# seeds and then the inputs that add the most edges per byte); more for the larger targets.
+FUZZ_CORPUS_BYTES ?= 50000
+FUZZ_CORPUS_BYTES_server ?= 100000
+FUZZ_CORPUS_BYTES_client ?= 80000
+FUZZ_CORPUS_BYTES_x509 ?= 80000
+FUZZ_CORPUS_BYTES_pem ?= 80000
 
 # make fuzz-NAME: fuzz, merge what adds coverage into the committed corpus, minimize it.
 $(addprefix fuzz-,$(FUZZ_TARGETS)): fuzz-%: $(FUZZ_BUILD)/fuzz_%
 	rm -rf $(FUZZ_BUILD)/new/$*
 	$(call fuzz_run,$*,$(FUZZ_SECONDS),$(FUZZ_BUILD)/new/$*)
 	$(FUZZ_BUILD)/fuzz_$* -merge=1 fuzz/corpus/$* $(FUZZ_BUILD)/new/$* 2>&1 | tail -n 1
-	$(PYTHON) fuzz/minimize.py $* $(FUZZ_CORPUS_BYTES)
+	$(PYTHON) fuzz/minimize.py $* $(or $(FUZZ_CORPUS_BYTES_$*),$(FUZZ_CORPUS_BYTES))
 
 fuzz: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done

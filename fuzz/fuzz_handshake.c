@@ -21,8 +21,8 @@
  * (also after tampering: records are authenticated); without tampering, a peer's EOF comes
  * only after its close_notify (and then with every byte written before it read, unless it
  * closed during the handshake or wrote after closing), and when nobody closed, every byte
- * written has been read at the end; config 0 with client 0 always completes the handshake. With FUZZ_RECORD set, what each side sends
- * is recorded (fuzz/seeds.sh). */
+ * written has been read at the end; config 0 with client 0 always completes the handshake.
+ * With FUZZ_RECORD set, what each side sends is recorded (fuzz/seeds.py). */
 #include <stdlib.h>
 #include <string.h>
 

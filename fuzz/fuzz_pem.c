@@ -62,8 +62,8 @@ static void use_key(const tlsr_certified_key *key, const uint8_t *data, size_t s
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = { data, size };
-    uint8_t what = fuzz_byte(&in);
-    size_t split = (size_t)(fuzz_byte(&in) << 8 | fuzz_byte(&in));
+    uint8_t what = fuzz_byte(&in), hi = fuzz_byte(&in), lo = fuzz_byte(&in);
+    size_t split = (size_t)(hi << 8 | lo);
     const uint8_t *file = in.data;
     size_t len = in.len, added = 0;
     char err[256];

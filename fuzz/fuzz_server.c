@@ -26,8 +26,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = { data, size };
-    uint8_t flags = fuzz_byte(&in), cut = fuzz_byte(&in);
-    size_t forced_len = (size_t)((fuzz_byte(&in) << 8) | fuzz_byte(&in)) % 4096, got;
+    uint8_t flags = fuzz_byte(&in), cut = fuzz_byte(&in), hi = fuzz_byte(&in), lo = fuzz_byte(&in);
+    size_t forced_len = (size_t)(hi << 8 | lo) % 4096, got;
     const uint8_t *forced = fuzz_bytes(&in, forced_len, &got);
     const uint8_t *net = in.data;
     size_t n = in.len, pos = 0, chunk = fuzz_chunk_size(cut, in.len), used = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Relays one TCP connection and records both directions (for fuzz/seeds.sh).
+"""Relays one TCP connection and records both directions (for fuzz/seeds.py).
 
     record.py LISTEN_PORT TARGET_PORT OUT_PREFIX
 

@@ -3,7 +3,7 @@
 # Not part of the build: the committed files are what the targets use. Running it again
 # changes every key; recorded seeds (fuzz/corpus/*) stay valid inputs, but those holding a
 # client certificate then carry one the servers no longer trust (re-record with
-# fuzz/seeds.sh).
+# fuzz/seeds.py).
 #
 #   ca.pem / ca.key           ECDSA P-256 root "CN=fuzz CA,O=mod_tls fuzzing": the trust anchor
 #                             for client certificates, and the fuzz client's trusted root
@@ -65,7 +65,11 @@ ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "
 sign() {
     openssl req -new -key "$2" -subj "$3" -out "$T/req.csr"
     echo "$5" > "$T/serial"
-    if [ "${6:-}" = -selfsign ]; then set -- "$@" -keyfile "$2"; else set -- "$@" -cert ca.pem -keyfile ca.key; fi
+    if [ "${6:-}" = -selfsign ]; then
+        set -- "$@" -keyfile "$2"
+    else
+        set -- "$@" -cert ca.pem -keyfile ca.key
+    fi
     out=$1 ext=$4
     shift 5
     openssl ca -batch -notext -config "$T/ca.cnf" "$@" -extensions "$ext" \
