@@ -135,9 +135,10 @@ apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
     level = !by_client ? APLOG_ERR : (rv == APR_EOF && tc->state == TLS_CONN_HELLO)
                                      ? APLOG_DEBUG : APLOG_INFO;
     ap_log_cerror(APLOG_MARK, level, by_client ? 0 : rv, c,
-                  "TLS0201: %s %s:%u%s%s failed: %s", during, c->client_ip,
+                  "TLS0201: %s %s:%u %s%s%s failed: %s", during, c->client_ip,
                   c->client_addr ? (unsigned)c->client_addr->port : 0u,
-                  tc->sni ? " for " : "", tc->sni ? tc->sni : "", reason);
+                  tc->sni ? "for '" : "without SNI", tc->sni ? tc->sni : "",
+                  tc->sni ? "'" : "", reason);
     /* tell the client why, if the engine has an alert for it */
     if (!c->aborted) {
         tls_filter_net_flush(tc);
@@ -320,8 +321,9 @@ static apr_status_t finish_handshake(tls_conn *tc)
         return APR_SUCCESS;
     }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
-                  "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s, %s session",
-                  c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  "TLS0202: handshake with %s:%u %s%s%s done: vhost %s, %s, %s, ALPN %s, %s "
+                  "session", c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  tc->sni ? "for '" : "without SNI", tc->sni ? tc->sni : "", tc->sni ? "'" : "",
                   tls_server_name(c->pool, tc->server),
                   tls_proto_version_name(tc->version), tls_proto_suite_name(c->pool, tc->suite),
                   tc->alpn ? tc->alpn : "none", tc->resumed ? "resumed" : "new");
