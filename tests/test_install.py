@@ -28,8 +28,10 @@ def test_install_into_destdir(tmp_path):
         assert os.path.isfile(dest + f), f
     with open(dest + MODS_AVAILABLE + "/tls.load") as f:
         lines = f.read().strip().splitlines()
-    # a2enmod reads "# Depends:": the default session cache needs mod_socache_shmcb
-    assert lines == ["# Depends: socache_shmcb", "LoadModule tls_module %s/mod_tls.so" % MODULES]
+    # a2enmod reads "# Depends:": the default session cache needs mod_socache_shmcb, the
+    # server-status counters of all child processes mod_slotmem_shm
+    assert lines == ["# Depends: socache_shmcb slotmem_shm",
+                     "LoadModule tls_module %s/mod_tls.so" % MODULES]
     with open(dest + MODULES + "/mod_tls.so", "rb") as f, \
             open(os.path.join(REPO, "build", "mod_tls.so"), "rb") as g:
         assert f.read() == g.read()
@@ -50,12 +52,15 @@ def system_install():
             shutil.copy2(f, saved[f])
     enabled_before = os.path.exists("/etc/apache2/mods-enabled/tls.load")
     shmcb_before = os.path.exists("/etc/apache2/mods-enabled/socache_shmcb.load")
+    slotmem_before = os.path.exists("/etc/apache2/mods-enabled/slotmem_shm.load")
     try:
         yield
     finally:
         subprocess.run(["a2dismod", "-q", "-f", "tls"], capture_output=True)
         if not shmcb_before:
             subprocess.run(["a2dismod", "-q", "-f", "socache_shmcb"], capture_output=True)
+        if not slotmem_before:
+            subprocess.run(["a2dismod", "-q", "-f", "slotmem_shm"], capture_output=True)
         for f, copy in saved.items():
             shutil.move(copy, f)
         if enabled_before:
@@ -71,6 +76,7 @@ def test_install_a2enmod_uninstall(system_install):
     assert os.path.islink("/etc/apache2/mods-enabled/tls.load")
     assert os.path.islink("/etc/apache2/mods-enabled/tls.conf")
     assert os.path.islink("/etc/apache2/mods-enabled/socache_shmcb.load")
+    assert os.path.islink("/etc/apache2/mods-enabled/slotmem_shm.load")
     # the system's own configuration loads it: apache2ctl lists the module and says Syntax OK
     r = subprocess.run(["apache2ctl", "-M"], capture_output=True, text=True)
     assert "tls_module (shared)" in r.stdout, r.stdout + r.stderr
