@@ -473,7 +473,7 @@ static int tls_status_hook(request_rec *r, int flags)
     }
     else {
         ap_rprintf(r, "<hr />\n<h2>mod_tls</h2>\n<p>Counted %s since the server started "
-                   "(graceful restarts keep the counts).</p>\n",
+                   "(restarts keep the counts).</p>\n",
                    shm ? "over all child processes"
                        : "<b>by this child process only</b> (load mod_slotmem_shm to see all)");
     }
