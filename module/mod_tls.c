@@ -17,6 +17,7 @@
 #include "tls_filter.h"
 #include "tls_proxy.h"
 #include "tls_server.h"
+#include "tls_status.h"
 #include "tls_vars.h"
 #include "tls_version.h"
 
@@ -46,6 +47,7 @@ static int tls_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                  TLS_MODULE_VERSION, tls_ffi_crate_version(), tls_ffi_rustls_version());
     tls_server_report(ptemp, s);
     tls_proxy_report(ptemp, s);
+    tls_status_post_config(pconf, ptemp, s);
     return tls_cache_init(pconf, ptemp, s, 0);
 }
 
@@ -78,6 +80,7 @@ static void tls_hooks(apr_pool_t *pool)
     /* Before mod_ssl's (MIDDLE), whose SSL_* lookup only knows its own connections; ours asks
      * every TLS module through ap_ssl_var_lookup. */
     ap_hook_expr_lookup(tls_vars_expr_lookup, NULL, NULL, APR_HOOK_FIRST);
+    tls_status_register_hooks(pool);
 }
 
 AP_DECLARE_MODULE(tls) = {

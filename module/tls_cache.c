@@ -14,6 +14,7 @@
 
 #include "tls_cache.h"
 #include "tls_config.h"
+#include "tls_status.h"
 
 APLOG_USE_MODULE(tls);
 
@@ -33,7 +34,15 @@ struct tls_cache {
     unsigned char *ticket_keys;            /* n_ticket_keys * TLS_FFI_TICKET_KEY_LEN */
     int n_ticket_keys;
     const char *ticket_keys_from;          /* the key file, or NULL: made by this server */
+    apr_time_t ticket_keys_since;          /* the key file's mtime, or when the parent made its
+                                            * key (for server-status) */
 };
+
+/* The parent's own ticket key, kept in the process pool. */
+typedef struct {
+    unsigned char key[TLS_FFI_TICKET_KEY_LEN];
+    apr_time_t made;
+} parent_ticket_key;
 
 int tls_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
@@ -95,11 +104,15 @@ static const char *read_key_file(tls_cache *cache, apr_pool_t *pconf, apr_pool_t
     apr_status_t rv;
     char line[512], err[256];
     int n = 0;
+    apr_finfo_t finfo;
 
     rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, ptemp);
     if (rv != APR_SUCCESS) {
         return apr_psprintf(ptemp, "cannot read '%s': %s", path,
                             apr_strerror(rv, err, sizeof(err)));
+    }
+    if (apr_file_info_get(&finfo, APR_FINFO_MTIME, f) == APR_SUCCESS) {
+        cache->ticket_keys_since = finfo.mtime;
     }
     while (apr_file_gets(line, sizeof(line), f) == APR_SUCCESS) {
         char *s = line, *e;
@@ -138,17 +151,20 @@ static const char *read_key_file(tls_cache *cache, apr_pool_t *pconf, apr_pool_t
 static const char *parent_key(tls_cache *cache, server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
-    void *key = NULL;
+    void *data = NULL;
+    parent_ticket_key *pk;
 
-    apr_pool_userdata_get(&key, PARENT_KEY_NOTE, pp);
-    if (!key) {
-        key = apr_palloc(pp, TLS_FFI_TICKET_KEY_LEN);
-        if (apr_generate_random_bytes(key, TLS_FFI_TICKET_KEY_LEN) != APR_SUCCESS) {
+    apr_pool_userdata_get(&data, PARENT_KEY_NOTE, pp);
+    if (!(pk = data)) {
+        pk = apr_palloc(pp, sizeof(*pk));
+        if (apr_generate_random_bytes(pk->key, TLS_FFI_TICKET_KEY_LEN) != APR_SUCCESS) {
             return "cannot get random bytes for the session ticket key";
         }
-        apr_pool_userdata_set(key, PARENT_KEY_NOTE, apr_pool_cleanup_null, pp);
+        pk->made = apr_time_now();
+        apr_pool_userdata_set(pk, PARENT_KEY_NOTE, apr_pool_cleanup_null, pp);
     }
-    cache->ticket_keys = key;
+    cache->ticket_keys = pk->key;
+    cache->ticket_keys_since = pk->made;
     cache->n_ticket_keys = 1;
     return NULL;
 }
@@ -317,6 +333,9 @@ static int session_put(void *userdata, const uint8_t *key, size_t key_len, const
         unlock(cache);
     }
     apr_pool_destroy(p);
+    if (rv == APR_SUCCESS) {
+        tls_status_cache(TLS_STATUS_CACHE_STORE);
+    }
     return rv == APR_SUCCESS;
 }
 
@@ -342,6 +361,7 @@ static int session_get(void *userdata, const uint8_t *key, size_t key_len, int r
         unlock(cache);
     }
     apr_pool_destroy(p);
+    tls_status_cache(rv == APR_SUCCESS ? TLS_STATUS_CACHE_HIT : TLS_STATUS_CACHE_MISS);
     if (rv != APR_SUCCESS) {
         return 0;
     }
@@ -364,4 +384,12 @@ void tls_cache_params(const tls_cache *cache, int tickets, tls_ffi_server_params
     else {
         params->session_cache_size = cache->disabled ? 0 : PER_PROCESS_ENTRIES;
     }
+}
+
+void tls_cache_describe(const tls_cache *cache, const char **spec, const char **keys_from,
+                        apr_time_t *keys_since)
+{
+    *spec = cache->disabled ? "none" : cache->provider ? cache->spec : NULL;
+    *keys_from = cache->ticket_keys_from;
+    *keys_since = cache->ticket_keys_since;
 }

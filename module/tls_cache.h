@@ -33,4 +33,10 @@ void tls_cache_child_init(apr_pool_t *p, server_rec *s);
  * session store callbacks or the size of a per-process cache. */
 void tls_cache_params(const tls_cache *cache, int tickets, tls_ffi_server_params *params);
 
+/* For server-status: the session cache ("none", the provider's spec, or NULL: each process
+ * its own), where the ticket keys come from (the file, or NULL: made by this server) and
+ * since when (the file's modification time, or when the parent made its key). */
+void tls_cache_describe(const tls_cache *cache, const char **spec, const char **keys_from,
+                        apr_time_t *keys_since);
+
 #endif /* TLS_CACHE_H */

@@ -116,25 +116,66 @@ void tls_cert_check_key_access(apr_pool_t *p, server_rec *s, const char *directi
     }
 }
 
-void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key)
+const char *tls_cert_dns_names(apr_pool_t *p, const apr_table_t *vars)
+{
+    const char *names = "", *name;
+    int i;
+
+    for (i = 0; vars && (name = apr_table_get(vars, apr_psprintf(p, "SSL_SERVER_SAN_DNS_%d", i)));
+         ++i) {
+        names = i ? apr_pstrcat(p, names, ", ", name, NULL) : name;
+    }
+    return names;
+}
+
+/* "subject CN=a.test,O=Example; names a.test, www.a.test" for messages. */
+static const char *describe(apr_pool_t *p, const apr_table_t *vars)
+{
+    const char *subject = vars ? apr_table_get(vars, "SSL_SERVER_S_DN") : NULL;
+    const char *names = tls_cert_dns_names(p, vars);
+
+    return apr_pstrcat(p, "subject ", subject && *subject ? subject : "(empty)",
+                       *names ? "; names " : "; no DNS names", names, NULL);
+}
+
+void tls_cert_report(apr_pool_t *p, server_rec *s, const tls_cert_spec *spec,
+                     const tlsr_certified_key *key, const apr_table_t *vars, apr_hash_t *seen)
 {
     apr_time_t not_before, not_after, now = apr_time_now();
+    apr_interval_time_t left;
     char date[APR_RFC822_DATE_LEN];
+    long days;
 
+    if (apr_hash_get(seen, spec->cert_file, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(seen, apr_pstrdup(p, spec->cert_file), APR_HASH_KEY_STRING, "");
     if (tls_ffi_certified_key_validity(key, &not_before, &not_after) != APR_SUCCESS) {
         return;
     }
-    if (now > not_after) {
-        apr_rfc822_date(date, not_after);
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "TLS0107: TLSCertificate: certificate '%s' expired on %s; clients will "
-                     "refuse it (defined at %s)", spec->cert_file, date, spec->defined_at);
+    left = not_after - now;
+    days = (long)((left < 0 ? -left : left) / apr_time_from_sec(86400));
+    apr_rfc822_date(date, not_after);
+    if (left < 0) {
+        /* an error for the admin to act on, but no reason to stop the server (mod_ssl starts
+         * too): clients that do not check, and the other certificates, still work */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "TLS0107: TLSCertificate: certificate '%s' (%s) expired on %s, %ld day(s) "
+                     "ago; clients refuse it: renew it (defined at %s)", spec->cert_file,
+                     describe(p, vars), date, days, spec->defined_at);
     }
     else if (now < not_before) {
         apr_rfc822_date(date, not_before);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "TLS0108: TLSCertificate: certificate '%s' is not valid before %s; clients "
-                     "will refuse it (defined at %s)", spec->cert_file, date, spec->defined_at);
+                     "TLS0108: TLSCertificate: certificate '%s' (%s) is not valid before %s; "
+                     "clients will refuse it (defined at %s)", spec->cert_file,
+                     describe(p, vars), date, spec->defined_at);
+    }
+    else if (left < apr_time_from_sec(86400 * TLS_CERT_EXPIRY_WARN_DAYS)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "TLS0115: TLSCertificate: certificate '%s' (%s) expires on %s, in %ld "
+                     "day(s): renew it (defined at %s)", spec->cert_file, describe(p, vars),
+                     date, days, spec->defined_at);
     }
 }
 

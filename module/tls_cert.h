@@ -36,7 +36,19 @@ const apr_table_t *tls_cert_vars(tls_cert_registry *reg, const tlsr_certified_ke
 void tls_cert_check_key_access(apr_pool_t *p, server_rec *s, const char *directive,
                                const tls_cert_spec *spec, apr_hash_t *seen);
 
-/* Warns on s if the certificate has expired or is not valid yet. */
-void tls_cert_report(server_rec *s, const tls_cert_spec *spec, const tlsr_certified_key *key);
+/* A certificate that expires in fewer days than this is warned about at each (re)start. */
+#define TLS_CERT_EXPIRY_WARN_DAYS 14
+
+/* Once per certificate file (seen: files reported, keys in a pool that lasts the report, p):
+ * an error on s if the certificate has expired (TLS0107; the server starts), a warning if it
+ * is not valid yet (TLS0108) or expires within TLS_CERT_EXPIRY_WARN_DAYS (TLS0115). The
+ * message names the file, the subject and DNS names (from vars, its SSL_SERVER_* table) and
+ * the date. */
+void tls_cert_report(apr_pool_t *p, server_rec *s, const tls_cert_spec *spec,
+                     const tlsr_certified_key *key, const apr_table_t *vars, apr_hash_t *seen);
+
+/* The DNS names of a certificate (SSL_SERVER_SAN_DNS_n of its vars), ", "-separated; "" if
+ * none. */
+const char *tls_cert_dns_names(apr_pool_t *p, const apr_table_t *vars);
 
 #endif /* TLS_CERT_H */

@@ -17,6 +17,7 @@
 #include "tls_server.h"
 #include "tls_proto.h"
 #include "tls_proxy.h"
+#include "tls_status.h"
 #include "tls_vars.h"
 
 APLOG_USE_MODULE(tls);
@@ -90,6 +91,7 @@ static apr_status_t answer_plain_http(tls_conn *tc)
     conn_rec *c = tc->c;
     static const char request[] = "GET / HTTP/1.0\r\n\r\n";
 
+    tls_status_failure(TLS_FAIL_PLAIN_HTTP);
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
                   "TLS0212: %s:%u spoke plain HTTP to a TLS port: answered 400 in plain text",
                   c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u);
@@ -131,13 +133,18 @@ apr_status_t tls_conn_fail(tls_conn *tc, apr_status_t rv, const char *during)
         c->aborted = 1;
         return rv;
     }
+    if (tc->state < TLS_CONN_OPEN) {
+        /* counted before the client hears of it (the alert, the close) */
+        tls_status_failure(tls_status_reason(rv));
+    }
     /* a client that connects and leaves without a byte is a health check, not news */
     level = !by_client ? APLOG_ERR : (rv == APR_EOF && tc->state == TLS_CONN_HELLO)
                                      ? APLOG_DEBUG : APLOG_INFO;
     ap_log_cerror(APLOG_MARK, level, by_client ? 0 : rv, c,
-                  "TLS0201: %s %s:%u%s%s failed: %s", during, c->client_ip,
+                  "TLS0201: %s %s:%u %s%s%s failed: %s", during, c->client_ip,
                   c->client_addr ? (unsigned)c->client_addr->port : 0u,
-                  tc->sni ? " for " : "", tc->sni ? tc->sni : "", reason);
+                  tc->sni ? "for '" : "without SNI", tc->sni ? tc->sni : "",
+                  tc->sni ? "'" : "", reason);
     /* tell the client why, if the engine has an alert for it */
     if (!c->aborted) {
         tls_filter_net_flush(tc);
@@ -244,6 +251,7 @@ static apr_status_t start_handshake(tls_conn *tc)
     tc->sni = tls_ffi_acceptor_sni(tc->acceptor, c->pool);
     s = select_vhost(tc);
     if (!s) {
+        tls_status_failure(TLS_FAIL_UNKNOWN_SNI);
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c,
                       "TLS0203: handshake from %s:%u refused: no virtual host for server name "
                       "'%s' on this address (TLSStrictSNI on)", c->client_ip,
@@ -319,9 +327,11 @@ static apr_status_t finish_handshake(tls_conn *tc)
                       tls_proto_suite_name(c->pool, tc->suite), tc->alpn ? tc->alpn : "none");
         return APR_SUCCESS;
     }
+    tls_status_handshake(tc->version, tc->suite, tc->resumed);
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
-                  "TLS0202: handshake with %s:%u done: %s, %s, %s, ALPN %s, %s session",
-                  c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  "TLS0202: handshake with %s:%u %s%s%s done: vhost %s, %s, %s, ALPN %s, %s "
+                  "session", c->client_ip, c->client_addr ? (unsigned)c->client_addr->port : 0u,
+                  tc->sni ? "for '" : "without SNI", tc->sni ? tc->sni : "", tc->sni ? "'" : "",
                   tls_server_name(c->pool, tc->server),
                   tls_proto_version_name(tc->version), tls_proto_suite_name(c->pool, tc->suite),
                   tc->alpn ? tc->alpn : "none", tc->resumed ? "resumed" : "new");
@@ -412,6 +422,7 @@ int tls_conn_pre_connection(conn_rec *c, void *csd)
         }
         return DECLINED;
     }
+    tls_status_conn_start(c);
     tc = apr_pcalloc(c->pool, sizeof(*tc));
     tc->c = c;
     tc->state = TLS_CONN_HELLO;

@@ -314,14 +314,15 @@ static void report_suites(apr_pool_t *ptemp, server_rec *s, const char *directiv
 }
 
 static void report_server(apr_pool_t *ptemp, server_rec *s, const tls_conf_server *sc,
-                          apr_hash_t *seen, apr_hash_t *keys_seen)
+                          apr_hash_t *seen, apr_hash_t *keys_seen, apr_hash_t *certs_seen)
 {
     const tls_vhost_tls *tls = sc->tls;
     int i;
 
     for (i = 0; i < tls->keys->nelts; ++i) {
-        tls_cert_report(s, &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec),
-                        APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *));
+        tls_cert_report(ptemp, s, &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec),
+                        APR_ARRAY_IDX(tls->keys, i, const tlsr_certified_key *),
+                        APR_ARRAY_IDX(tls->key_vars, i, const apr_table_t *), certs_seen);
         tls_cert_check_key_access(ptemp, s, "TLSCertificate",
                                   &APR_ARRAY_IDX(tls->certs, i, tls_cert_spec), keys_seen);
     }
@@ -369,6 +370,7 @@ static void report_engine_addrs(server_rec *base, const tls_conf_global *g)
 void tls_server_report(apr_pool_t *ptemp, server_rec *base)
 {
     apr_hash_t *seen = apr_hash_make(ptemp), *keys_seen = apr_hash_make(ptemp);
+    apr_hash_t *certs_seen = apr_hash_make(ptemp);
     const tls_conf_server *bsc = tls_config_server_get(base);
     int engines = bsc->global->engine_addrs->nelts;
     server_rec *s;
@@ -378,7 +380,7 @@ void tls_server_report(apr_pool_t *ptemp, server_rec *base)
         tls_conf_server *sc = tls_config_server_get(s);
         int own = s == base || sc->certs != bsc->certs; /* say it once per list */
         if (sc->enabled) {
-            report_server(ptemp, s, sc, seen, keys_seen);
+            report_server(ptemp, s, sc, seen, keys_seen, certs_seen);
         }
         else if (!engines && sc->certs->nelts && own) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,

@@ -125,7 +125,7 @@ def system():
             if os.path.lexists(f):
                 moved[f] = os.path.join(aside, os.path.basename(f))
                 shutil.move(f, moved[f])
-        state = ModuleState(["tls", "socache_shmcb"])
+        state = ModuleState(["tls", "socache_shmcb", "slotmem_shm"])
         try:
             yield
         finally:
@@ -260,10 +260,11 @@ def test_install_enable_serve_purge(deb, system):
     # disabled it (a2dismod leaves a record that the package respects)
     assert os.path.islink("/etc/apache2/mods-enabled/tls.load") != admin_disabled
 
-    # the admin enables it; tls.load's "# Depends:" brings mod_socache_shmcb along
+    # the admin enables it; tls.load's "# Depends:" brings mod_socache_shmcb (session cache)
+    # and mod_slotmem_shm (server-status counters) along
     r = run(["a2enmod", "tls"])
     assert r.returncode == 0, r.stdout + r.stderr
-    for name in ("tls.load", "tls.conf", "socache_shmcb.load"):
+    for name in ("tls.load", "tls.conf", "socache_shmcb.load", "slotmem_shm.load"):
         assert os.path.islink("/etc/apache2/mods-enabled/" + name), name
     # the system's own configuration loads it
     r = run(["apache2ctl", "-M"])
@@ -312,9 +313,9 @@ def test_install_enable_serve_purge(deb, system):
     for name in ("tls.load", "tls.conf"):
         assert not os.path.lexists("/etc/apache2/mods-enabled/" + name), name
     assert glob.glob("/var/lib/apache2/module/*/tls") == []
-    # socache_shmcb stays enabled: the admin's a2enmod turned it on, not the package; and
-    # a2dismod -m in the prerm may have created its (now empty) record directory
-    left = sorted(p for p in snapshot() - before if "socache_shmcb" not in p and not (
+    # socache_shmcb and slotmem_shm stay enabled: the admin's a2enmod turned them on, not the
+    # package; and a2dismod -m in the prerm may have created its (now empty) record directory
+    left = sorted(p for p in snapshot() - before if not re.search(r"socache_shmcb|slotmem_shm", p) and not (
         os.path.dirname(p) == "/var/lib/apache2/module" and not os.listdir(p)))
     assert left == []
     r = run(["apache2ctl", "-t"])

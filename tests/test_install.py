@@ -30,8 +30,10 @@ def test_install_into_destdir(tmp_path):
         assert os.path.isfile(dest + f), f
     with open(dest + MODS_AVAILABLE + "/tls.load") as f:
         lines = f.read().strip().splitlines()
-    # a2enmod reads "# Depends:": the default session cache needs mod_socache_shmcb
-    assert lines == ["# Depends: socache_shmcb", "LoadModule tls_module %s/mod_tls.so" % MODULES]
+    # a2enmod reads "# Depends:": the default session cache needs mod_socache_shmcb, the
+    # server-status counters of all child processes mod_slotmem_shm
+    assert lines == ["# Depends: socache_shmcb slotmem_shm",
+                     "LoadModule tls_module %s/mod_tls.so" % MODULES]
     with open(dest + MODULES + "/mod_tls.so", "rb") as f, \
             open(os.path.join(REPO, "build", "mod_tls.so"), "rb") as g:
         assert f.read() == g.read()
@@ -55,7 +57,7 @@ def _system_install():
         if os.path.exists(f):
             saved[f] = f + ".mod_tls-test-save"
             shutil.copy2(f, saved[f])
-    state = ModuleState(["tls", "socache_shmcb"])
+    state = ModuleState(["tls", "socache_shmcb", "slotmem_shm"])
     try:
         yield
     finally:
@@ -76,6 +78,7 @@ def test_install_a2enmod_uninstall(system_install):
     assert os.path.islink("/etc/apache2/mods-enabled/tls.load")
     assert os.path.islink("/etc/apache2/mods-enabled/tls.conf")
     assert os.path.islink("/etc/apache2/mods-enabled/socache_shmcb.load")
+    assert os.path.islink("/etc/apache2/mods-enabled/slotmem_shm.load")
     # the system's own configuration loads it: apache2ctl lists the module and says Syntax OK
     r = subprocess.run(["apache2ctl", "-M"], capture_output=True, text=True)
     assert "tls_module (shared)" in r.stdout, r.stdout + r.stderr

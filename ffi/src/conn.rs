@@ -14,15 +14,20 @@
 //!   write always takes everything (the host flushes with write_tls and bounds its own data).
 //! - The resolver, ticketer and session store run inside `process_new_packets` (and
 //!   `Accepted::into_connection`, acceptor.rs): `process` observes them (observe.rs).
+//! - A plaintext alert from a TLS 1.3 client during the handshake (OpenSSL refusing our
+//!   certificate) fails to decrypt in rustls: reported as the alert it is (inbound.rs).
 //! - TLS 1.3 resumption: `received_resumption_data()` is Some exactly when the server accepted
 //!   a ticket (server/tls13.rs), whatever data the ticket carries. TLS 1.2 never sets it: we
 //!   read resumption and the session id off the outgoing handshake (flight.rs).
 
 use crate::flight::FlightWatch;
+use crate::inbound::AlertWatch;
 use crate::observe::{observe, Observed, TicketHash};
 use crate::status::Failure;
 use crate::*;
-use rustls::{ClientConnection, Connection, ProtocolVersion, ServerConnection};
+use rustls::{
+    AlertDescription, ClientConnection, Connection, Error, ProtocolVersion, ServerConnection,
+};
 use std::io::{self, Read, Write};
 use std::os::raw::{c_char, c_int};
 
@@ -42,6 +47,8 @@ pub struct tlsr_conn {
     observed: Observed,
     /// The server's handshake on its way out.
     flight: FlightWatch,
+    /// The peer's records during the handshake (a plaintext alert).
+    inbound: AlertWatch,
 }
 
 impl tlsr_conn {
@@ -65,6 +72,7 @@ impl tlsr_conn {
             last_error: String::new(),
             observed,
             flight: FlightWatch::default(),
+            inbound: AlertWatch::default(),
         }
     }
 
@@ -143,6 +151,12 @@ impl tlsr_conn {
                 Ok(())
             }
             Err(err) => {
+                let err = match (&err, self.inbound.last_alert()) {
+                    (Error::DecryptError, Some(alert)) if self.tls.is_handshaking() => {
+                        Error::AlertReceived(AlertDescription::from(alert))
+                    }
+                    _ => err,
+                };
                 let mut failure = Failure::from(&err);
                 if !self.is_server() {
                     failure.message = for_backend(&failure.message);
@@ -169,9 +183,15 @@ impl tlsr_conn {
             return Err(failure);
         }
         let mut used = 0;
-        while let Some(mut rest) = input.get(used..).filter(|rest| !rest.is_empty()) {
+        while let Some(chunk) = input.get(used..).filter(|rest| !rest.is_empty()) {
+            let mut rest = chunk;
             match self.tls.read_tls(&mut rest) {
-                Ok(n) if n > 0 => used += n,
+                Ok(n) if n > 0 => {
+                    if self.tls.is_handshaking() {
+                        self.inbound.watch(&chunk[..n]);
+                    }
+                    used += n
+                }
                 Ok(_) => break,
                 // "received plaintext buffer full": the host must read plaintext first.
                 Err(_) if self.plaintext > 0 => break,

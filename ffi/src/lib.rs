@@ -25,6 +25,7 @@ pub mod der;
 mod dn;
 mod fields;
 mod flight;
+mod inbound;
 mod observe;
 mod oids;
 mod session;

@@ -1,6 +1,6 @@
 //! Statuses, and the one place that maps rustls errors to statuses, messages and alerts.
 
-use rustls::Error;
+use rustls::{AlertDescription, Error};
 use std::fmt;
 use std::os::raw::{c_char, c_int};
 
@@ -228,6 +228,10 @@ pub(crate) fn message_of(err: &Error) -> String {
             any_of(expect_types)
         ),
         Error::PeerMisbehavedError(why) => format!("the client violated the TLS protocol: {}", why),
+        Error::AlertReceived(alert) if refuses_certificate(alert) => format!(
+            "client sent fatal alert: {} (it does not accept the server's certificate)",
+            words(alert)
+        ),
         Error::AlertReceived(alert) => format!("client sent fatal alert: {}", words(alert)),
         Error::DecryptError => {
             "a TLS record from the client failed to decrypt (corrupted or forged)".into()
@@ -246,6 +250,20 @@ pub(crate) fn message_of(err: &Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Whether an alert says that the peer refuses the certificate it was shown (untrusted CA,
+/// expired, wrong name, ...), which an admin wants told apart from other alerts.
+fn refuses_certificate(alert: &AlertDescription) -> bool {
+    matches!(
+        alert,
+        AlertDescription::BadCertificate
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnknownCA
+    )
 }
 
 /// The fatal alert description to send for an error, for the cases where rustls 0.20.8 drops
@@ -362,6 +380,27 @@ mod tests {
             "client sent fatal alert: handshake failure"
         );
         assert_eq!(alert_for(&err), None);
+        // a client that refuses our certificate says so with an alert: the message tells
+        for (alert, name) in [
+            (AlertDescription::UnknownCA, "unknown ca"),
+            (AlertDescription::BadCertificate, "bad certificate"),
+            (AlertDescription::CertificateExpired, "certificate expired"),
+        ] {
+            let err = Error::AlertReceived(alert);
+            assert_eq!(status_of(&err), TLSR_ALERT_RECEIVED);
+            assert_eq!(
+                message_of(&err),
+                format!(
+                    "client sent fatal alert: {} (it does not accept the server's certificate)",
+                    name
+                )
+            );
+        }
+        let err = Error::AlertReceived(AlertDescription::ProtocolVersion);
+        assert_eq!(
+            message_of(&err),
+            "client sent fatal alert: protocol version"
+        );
     }
 
     #[test]

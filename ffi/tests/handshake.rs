@@ -617,10 +617,45 @@ fn client_rejects_the_certificate() {
         assert_eq!(server.input(&alert), TLSR_ALERT_RECEIVED);
         assert_eq!(
             conn_error(server.conn),
-            "client sent fatal alert: bad certificate"
+            "client sent fatal alert: bad certificate (it does not accept the server's \
+             certificate)"
         );
         assert!(server.output().is_empty(), "no alert in reply to an alert");
     }
+}
+
+/// OpenSSL's TLS 1.3 client refuses the server's certificate with a plaintext alert (it has
+/// not switched to the handshake keys yet); rustls cannot decrypt it, the crate reports it as
+/// the alert it is. Also when the record comes in pieces, after a ChangeCipherSpec.
+#[test]
+fn plaintext_alert_during_a_tls13_handshake() {
+    let key = ec_key();
+    let config = config_with(&[&key], |_| {});
+    for piece in [100, 3, 1] {
+        let mut client = client(&client_config(only(&TLS13)), "localhost");
+        let mut server = accept(&mut client).connect(&config).unwrap();
+        let _flight = server.output();
+        let bytes = cat(&[&[0x14, 0x03, 0x03, 0x00, 0x01, 0x01], &alert(48)]);
+        let mut status = TLSR_OK;
+        for part in bytes.chunks(piece) {
+            status = server.input(part);
+            if status != TLSR_OK {
+                break;
+            }
+        }
+        assert_eq!(status, TLSR_ALERT_RECEIVED, "pieces of {}", piece);
+        assert_eq!(
+            conn_error(server.conn),
+            "client sent fatal alert: unknown ca (it does not accept the server's certificate)"
+        );
+    }
+    // a record that really fails to decrypt is still reported as such
+    let mut client = client(&client_config(only(&TLS13)), "localhost");
+    let mut server = accept(&mut client).connect(&config).unwrap();
+    let _flight = server.output();
+    let junk = cat(&[&[0x17, 0x03, 0x03, 0x00, 0x20], &[0x99u8; 32]]);
+    assert_eq!(server.input(&junk), TLSR_DECRYPT_ERROR);
+    assert!(conn_error(server.conn).contains("failed to decrypt"));
 }
 
 #[test]

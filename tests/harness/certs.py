@@ -203,6 +203,10 @@ class CertStore:
         self._add_leaf("notyet.test-ecdsa", "notyet.test", ["notyet.test"], "ecdsa",
                        not_before=now + datetime.timedelta(days=30),
                        not_after=now + datetime.timedelta(days=400))
+        # expires within the 14 days mod_tls warns about at each (re)start
+        self._add_leaf("soon.test-ecdsa", "soon.test", ["soon.test", "www.soon.test"], "ecdsa",
+                       not_before=now - datetime.timedelta(days=60),
+                       not_after=now + datetime.timedelta(days=3, hours=12))
 
         # Chain: leaf signed by the intermediate; the .pem holds leaf + intermediate.
         chained = self._add_leaf("chain.test-ecdsa", "chain.test", ["chain.test"], "ecdsa",

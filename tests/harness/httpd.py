@@ -43,6 +43,7 @@ KNOWN_MODULES = {
     "status": ("status_module", "mod_status.so"),
     "ssl": ("ssl_module", "mod_ssl.so"),
     "socache_shmcb": ("socache_shmcb_module", "mod_socache_shmcb.so"),
+    "slotmem_shm": ("slotmem_shm_module", "mod_slotmem_shm.so"),
     "env": ("env_module", "mod_env.so"),
     "setenvif": ("setenvif_module", "mod_setenvif.so"),
     "http2": ("http2_module", "mod_http2.so"),
