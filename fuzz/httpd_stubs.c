@@ -1,5 +1,5 @@
 /* httpd_stubs.c -- stand-ins for the few httpd functions that module/tls_config.c and
- * module/tls_cache.c call, so the C fuzz targets run their parsers with APR only (as
+ * module/tls_cache.c call (and tls_status_cache()), so the C fuzz targets run their parsers with APR only (as
  * tests/unit/test_config.c does). They behave like httpd's where it matters to the callers:
  * ap_getword_conf splits words and quotes as the config reader does, ap_check_cmd_context
  * refuses what httpd refuses (so a handler never runs where httpd would not run it), and
@@ -20,6 +20,8 @@
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <util_mutex.h>
+
+#include "tls_status.h"
 
 module AP_MODULE_DECLARE_DATA tls_module;
 
@@ -197,4 +199,11 @@ APR_DECLARE(apr_status_t) apr_sockaddr_info_get(apr_sockaddr_t **sa, const char 
         real = (real_fn)dlsym(RTLD_NEXT, "apr_sockaddr_info_get");
     }
     return real(sa, hostname, family, port, flags, p);
+}
+
+/* module/tls_status.c counts cache hits, misses and stores in mod_slotmem_shm slots of a
+ * running server; the cache target has no server, so the count goes nowhere. */
+void tls_status_cache(tls_status_cache_event what)
+{
+    (void)what;
 }

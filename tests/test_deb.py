@@ -315,7 +315,8 @@ def test_install_enable_serve_purge(deb, system):
     assert glob.glob("/var/lib/apache2/module/*/tls") == []
     # socache_shmcb and slotmem_shm stay enabled: the admin's a2enmod turned them on, not the
     # package; and a2dismod -m in the prerm may have created its (now empty) record directory
-    left = sorted(p for p in snapshot() - before if not re.search(r"socache_shmcb|slotmem_shm", p) and not (
+    left = sorted(p for p in snapshot() - before
+                  if not re.search(r"socache_shmcb|slotmem_shm", p) and not (
         os.path.dirname(p) == "/var/lib/apache2/module" and not os.listdir(p)))
     assert left == []
     r = run(["apache2ctl", "-t"])
