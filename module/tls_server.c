@@ -27,10 +27,16 @@ const char *tls_server_name(apr_pool_t *p, const server_rec *s)
 {
     const char *name = s->server_hostname ? s->server_hostname : "(no ServerName)";
 
+    apr_port_t port = s->port;
+
     if (!s->is_virtual) {
         return apr_psprintf(p, "main server %s", name);
     }
-    return apr_psprintf(p, "virtual host %s:%u (%s:%u)", name, (unsigned)s->port,
+    /* a ServerName without a port leaves s->port 0: name the <VirtualHost>'s port instead */
+    if (port == 0 && s->addrs) {
+        port = s->addrs->host_port;
+    }
+    return apr_psprintf(p, "virtual host %s:%u (%s:%u)", name, (unsigned)port,
                         s->defn_name ? s->defn_name : "?", s->defn_line_number);
 }
 
