@@ -312,10 +312,13 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->key_index = tc->outgoing ? -1 : tls_ffi_conn_key_index(tc->tls);
     tc->client_vars = tls_vars_client_cert(c->pool, tc->tls, &tc->client_not_after);
     /* What the engine has to send now: after TLS 1.2, its last flight (the client waits for
-     * it); after TLS 1.3 on our side, only session tickets, which no client waits for: they
-     * go out with the first response instead of in a write (and a wake-up) of their own. */
-    rv = (tc->version == TLS_VERSION_13 && !tc->outgoing) ? tls_filter_net_collect(tc)
-                                                          : tls_filter_net_flush(tc);
+     * it); after TLS 1.3 on our side, only session tickets. No client waits for those, so
+     * when the request is already here they go out with the first response instead of in a
+     * write (and a wake-up) of their own. When it is not, they go now: a client that wrote
+     * its Finished and holds its request back until that is acknowledged (Nagle's algorithm,
+     * no TCP_NODELAY) would otherwise wait for our delayed ACK, 40 ms on Linux. */
+    rv = (tc->version == TLS_VERSION_13 && !tc->outgoing && tls_filter_net_input_waiting(tc))
+             ? tls_filter_net_collect(tc) : tls_filter_net_flush(tc);
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
     }

@@ -128,6 +128,25 @@ apr_status_t tls_filter_net_collect(tls_conn *tc)
     return collect_tls(tc, 0);
 }
 
+int tls_filter_net_input_waiting(tls_conn *tc)
+{
+    apr_bucket_brigade *peek;
+    apr_off_t len = 0;
+    apr_status_t rv;
+
+    if (!APR_BRIGADE_EMPTY(tc->net_in)) {
+        return 1;
+    }
+    /* speculative: the core input filter keeps what it read for the next real read */
+    peek = apr_brigade_create(tc->c->pool, tc->c->bucket_alloc);
+    rv = ap_get_brigade(tc->in_filter->next, peek, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ, 1);
+    if (rv == APR_SUCCESS) {
+        apr_brigade_length(peek, 0, &len);
+    }
+    apr_brigade_destroy(peek);
+    return len > 0;
+}
+
 apr_status_t tls_filter_net_flush(tls_conn *tc)
 {
     apr_status_t rv = collect_tls(tc, 0);

@@ -29,4 +29,8 @@ apr_status_t tls_filter_net_flush(tls_conn *tc);
  * wait for the next output (every output filter call passes them down). */
 apr_status_t tls_filter_net_collect(tls_conn *tc);
 
+/* Has the peer sent more than the engine has taken: TLS bytes in our brigade, in the core
+ * input filter's buffer, or in the socket (a non-blocking peek)? */
+int tls_filter_net_input_waiting(tls_conn *tc);
+
 #endif /* TLS_FILTER_H */
