@@ -25,6 +25,11 @@ MODULE := $(BUILD)/mod_tls.so
 SRC := $(wildcard module/*.c)
 HDR := $(wildcard module/*.h) ffi/include/tlsr.h
 CWARN := -std=c11 -Wall -Wextra
+# A distribution build's own flags (debian/rules passes dpkg-buildflags' CFLAGS/LDFLAGS, and a
+# --remap-path-prefix so that the build directory is in no built file); empty otherwise.
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+CRATE_RUSTFLAGS ?=
 
 LIBEXECDIR = $(shell $(APXS) -q LIBEXECDIR)
 SYSCONFDIR = $(shell $(APXS) -q SYSCONFDIR)
@@ -38,14 +43,15 @@ deps:
 	@scripts/deps
 
 $(CRATE_LIB): ffi/Cargo.toml ffi/Cargo.lock $(wildcard ffi/src/*.rs)
-	cd ffi && $(CARGO) build --release --offline --locked
+	cd ffi && $(if $(CRATE_RUSTFLAGS),RUSTFLAGS="$(CRATE_RUSTFLAGS)") $(CARGO) build --release \
+	  --offline --locked
 
 # apxs compiles the module; the crate's static library is linked in, and the version script
 # keeps every symbol but tls_module out of the exports (ours and the crate's).
 $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 	@mkdir -p $(BUILD)
-	$(APXS) -c -o $(BUILD)/mod_tls.la -Iffi/include $(addprefix -Wc$(,),$(CWARN)) \
-	  -Wl,-Wl$(,)--version-script=module/mod_tls.map \
+	$(APXS) -c -o $(BUILD)/mod_tls.la -Iffi/include $(addprefix -Wc$(,),$(CWARN) $(EXTRA_CFLAGS)) \
+	  -Wl,-Wl$(,)--version-script=module/mod_tls.map $(addprefix -Wl$(,),$(EXTRA_LDFLAGS)) \
 	  $(SRC) $(CRATE_LIB) -lpthread -ldl -lm 2>&1 | tee $(BUILD)/compile.log
 	cp $(BUILD)/.libs/mod_tls.so $(MODULE)
 
@@ -153,6 +159,7 @@ $(DEB): $(shell find $(DEB_SOURCES) -path ffi/target -prune -o -type f -print)
 	@echo "dpkg-buildpackage -b -us -uc (log: $(DEB_DIR)/build.log)"
 	@cd $(DEB_DIR)/src && if ! dpkg-buildpackage -b -us -uc >../build.log 2>&1; then \
 	  tail -n 40 ../build.log; echo "make deb: dpkg-buildpackage failed (see $(DEB_DIR)/build.log)"; exit 1; fi
+	scripts/deb-build-path $(DEB_DIR) $(abspath $(DEB_DIR)/src)
 	rm -rf $(DEB_DIR)/src
 	@echo "lintian -I (report: $(DEB_DIR)/lintian.txt)"
 	@if ! lintian -I --fail-on error $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1; then \
