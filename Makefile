@@ -60,15 +60,18 @@ $(MODULE): $(SRC) $(HDR) $(CRATE_LIB) module/mod_tls.map
 run: deps all
 	scripts/run
 
-# mod_tls against mod_ssl (bench/bench.py): results, table and chart in bench/results/.
+# mod_tls against mod_ssl (bench/bench.py): results, table and chart in bench/results/; then
+# the time to the first byte of clients with and without TCP_NODELAY (bench/latency.py).
 # The full run is not part of check; its smoke mode (every scenario once, briefly, in
 # parallel: each must run and pass verification against both modules) is.
 bench: deps all
 	@scripts/deps --bench
 	$(PYTHON) bench/bench.py
+	$(PYTHON) bench/latency.py
 
 bench-smoke: deps all
 	$(PYTHON) bench/bench.py --smoke
+	$(PYTHON) bench/latency.py --smoke
 
 check: deps all check-build check-unit check-crate check-debian-toolchain test bench-smoke \
        fuzz-smoke

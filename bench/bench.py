@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 APACHE = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
-TLS_SO = os.path.join(TOP, "build", "mod_tls.so")
+TLS_SO = os.environ.get("MOD_TLS_SO", os.path.join(TOP, "build", "mod_tls.so"))
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -726,7 +726,10 @@ def main():
 
     if not os.path.exists(TLS_SO):
         sys.exit("bench: %s is missing; run make first" % TLS_SO)
-    scenarios = [s for s in SCENARIOS if not args.only or s.key in args.only.split(",")]
+    only = set(args.only.split(",")) if args.only else {s.key for s in SCENARIOS}
+    # a scenario's plain-HTTP baseline is measured with the scenario it belongs to
+    only |= {s.baseline for s in SCENARIOS if s.key in only}
+    scenarios = [s for s in SCENARIOS if s.key in only]
     rounds = args.rounds
     work = tempfile.mkdtemp(prefix="mod_tls-bench-")
     started = time.monotonic()

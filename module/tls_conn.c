@@ -298,6 +298,31 @@ static apr_status_t start_handshake(tls_conn *tc)
     return APR_SUCCESS;
 }
 
+/* What the engine has left to send when the handshake is done. After a full TLS 1.2
+ * handshake, its last flight: the client waits for it. After TLS 1.3 on our side, only session
+ * tickets, which no client waits for: when the request is already here they go out with the
+ * first response instead of in a write (and a wake-up) of their own. When it is not, the
+ * client's last flight must be acknowledged now: a client that wrote its Finished and holds
+ * its request back until that is acknowledged (Nagle's algorithm, no TCP_NODELAY) would
+ * otherwise wait for our delayed ACK, 40 ms on Linux. TLS 1.3 tickets carry that ACK; after a
+ * resumed TLS 1.2 handshake the client's Finished is the last message, nothing is left to
+ * send, and the ACK goes alone. */
+static apr_status_t send_after_handshake(tls_conn *tc)
+{
+    if (tc->outgoing
+        || (tc->version != TLS_VERSION_13 && tls_ffi_conn_wants_write(tc->tls))) {
+        return tls_filter_net_flush(tc);
+    }
+    if (tls_filter_net_input_waiting(tc)) {
+        return tls_filter_net_collect(tc);
+    }
+    if (!tls_ffi_conn_wants_write(tc->tls)) {
+        tls_filter_net_ack_now(tc);
+        return APR_SUCCESS;
+    }
+    return tls_filter_net_flush(tc);
+}
+
 /* The handshake finished: note what was negotiated and switch protocol if ALPN says so. */
 static apr_status_t finish_handshake(tls_conn *tc)
 {
@@ -311,14 +336,7 @@ static apr_status_t finish_handshake(tls_conn *tc)
     tc->session_id = tls_ffi_conn_session_id(tc->tls, c->pool);
     tc->key_index = tc->outgoing ? -1 : tls_ffi_conn_key_index(tc->tls);
     tc->client_vars = tls_vars_client_cert(c->pool, tc->tls, &tc->client_not_after);
-    /* What the engine has to send now: after TLS 1.2, its last flight (the client waits for
-     * it); after TLS 1.3 on our side, only session tickets. No client waits for those, so
-     * when the request is already here they go out with the first response instead of in a
-     * write (and a wake-up) of their own. When it is not, they go now: a client that wrote
-     * its Finished and holds its request back until that is acknowledged (Nagle's algorithm,
-     * no TCP_NODELAY) would otherwise wait for our delayed ACK, 40 ms on Linux. */
-    rv = (tc->version == TLS_VERSION_13 && !tc->outgoing && tls_filter_net_input_waiting(tc))
-             ? tls_filter_net_collect(tc) : tls_filter_net_flush(tc);
+    rv = send_after_handshake(tc);
     if (rv != APR_SUCCESS) {
         return tls_conn_fail(tc, rv, "handshake with");
     }

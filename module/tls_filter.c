@@ -1,10 +1,15 @@
 /* tls_filter.c -- the connection filters: brigades <-> the crate's byte buffers. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include <apr_portable.h>
 #include <apr_strings.h>
 #include <httpd.h>
 #include <http_connection.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <util_filter.h>
 
@@ -145,6 +150,22 @@ int tls_filter_net_input_waiting(tls_conn *tc)
     }
     apr_brigade_destroy(peek);
     return len > 0;
+}
+
+void tls_filter_net_ack_now(tls_conn *tc)
+{
+#ifdef TCP_QUICKACK
+    apr_socket_t *sock = ap_get_conn_socket(tc->c);
+    apr_os_sock_t fd;
+    int on = 1;
+
+    /* Linux: leaving delayed-ACK mode sends the ACK that is due at once */
+    if (sock && apr_os_sock_get(&fd, sock) == APR_SUCCESS) {
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+    }
+#else
+    (void)tc;
+#endif
 }
 
 apr_status_t tls_filter_net_flush(tls_conn *tc)

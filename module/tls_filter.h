@@ -33,4 +33,8 @@ apr_status_t tls_filter_net_collect(tls_conn *tc);
  * input filter's buffer, or in the socket (a non-blocking peek)? */
 int tls_filter_net_input_waiting(tls_conn *tc);
 
+/* Acknowledges what the peer sent now rather than after the kernel's delayed-ACK timeout
+ * (TCP_QUICKACK where the system has it; nothing elsewhere). */
+void tls_filter_net_ack_now(tls_conn *tc);
+
 #endif /* TLS_FILTER_H */
