@@ -39,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -208,7 +207,13 @@ class Server:
             ]
         return "\n".join(lines) + "\n"
 
-    def start(self):
+    def listen_ports(self):
+        """The ports the server must accept connections on before it counts as up."""
+        return [self.port]
+
+    def start(self, env=None):
+        """Start apache2 (with ``env`` added to its environment) and wait until it accepts
+        connections on every port of listen_ports() and has its child process."""
         for d in ("logs", "run"):
             os.chmod(os.path.join(self.root, d), 0o777)
         os.chmod(self.root, 0o755)
@@ -217,7 +222,7 @@ class Server:
                 f.write(self.render())
             p = subprocess.run(["taskset", "-c", SERVER_CPU, APACHE, "-d", self.root, "-f",
                                 self.conf, "-k", "start"], capture_output=True, text=True,
-                               env={"PATH": os.environ["PATH"], "LANG": "C"})
+                               env=dict({"PATH": os.environ["PATH"], "LANG": "C"}, **(env or {})))
             # a port from free_port() can be taken by another run in the parallel
             # verification pass before apache2 binds it: take another one
             if p.returncode == 0 or "Address already in use" not in p.stderr + self.error_log():
@@ -231,7 +236,8 @@ class Server:
             try:
                 with open(os.path.join(self.root, "run", "httpd.pid")) as f:
                     self.pid = int(f.read())
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                for port in self.listen_ports():
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 if self.children():
                     return
             except (OSError, ValueError):

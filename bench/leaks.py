@@ -113,35 +113,12 @@ class LeakServer(bench.Server):
             lines.append("</VirtualHost>")
         return "\n".join(lines) + "\n"
 
+    def listen_ports(self):
+        return list(self.ports.values())
+
     def start(self):
         """As bench.Server.start, with MALLOC_ARENA_MAX in the environment when asked."""
-        env = {"PATH": os.environ["PATH"], "LANG": "C"}
-        if self.arenas != "default":
-            env["MALLOC_ARENA_MAX"] = self.arenas
-        for d in ("logs", "run"):
-            os.chmod(os.path.join(self.root, d), 0o777)
-        os.chmod(self.root, 0o755)
-        with open(self.conf, "w") as f:
-            f.write(self.render())
-        p = subprocess.run(["taskset", "-c", bench.SERVER_CPU, bench.APACHE, "-d", self.root,
-                            "-f", self.conf, "-k", "start"], capture_output=True, text=True,
-                           env=env)
-        if p.returncode != 0:
-            raise RuntimeError("apache2 (%s) did not start:\n%s%s%s" % (
-                self.module, p.stdout, p.stderr, self.error_log()))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with open(os.path.join(self.root, "run", "httpd.pid")) as f:
-                    self.pid = int(f.read())
-                for port in self.ports.values():
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                if self.children():
-                    return
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("apache2 (%s) did not come up:\n%s" % (self.module, self.error_log()))
+        super().start({} if self.arenas == "default" else {"MALLOC_ARENA_MAX": self.arenas})
 
 
 def memory(pid):
@@ -398,12 +375,13 @@ def write_results(out, runs):
                 done, m["VmRSS"], m["RssAnon"], m["RssShmem"], m["RssFile"], growth))
             prev = (done, m)
         first, last = res["marks"][0], res["marks"][-1]
-        half = min(res["marks"], key=lambda x: abs(x[0] - last[0] / 2))
+        # the checkpoint nearest half way, never the last one (a short run has few)
+        half = min(res["marks"][:-1] or res["marks"], key=lambda x: abs(x[0] - last[0] / 2))
         md += ["", "RssAnon from %d to %d connections: %+d KiB; from %d to %d: %+d KiB "
                "(%.0f bytes per connection). %.0f s." % (
                    first[0], last[0], last[1]["RssAnon"] - first[1]["RssAnon"], half[0],
                    last[0], last[1]["RssAnon"] - half[1]["RssAnon"],
-                   (last[1]["RssAnon"] - half[1]["RssAnon"]) * 1024 / (last[0] - half[0]),
+                   (last[1]["RssAnon"] - half[1]["RssAnon"]) * 1024 / max(1, last[0] - half[0]),
                    res["seconds"]), "",
                "Connections: " + ", ".join("%s %d%s" % (
                    k, v, (" (%d resumed)" % res["resumed"][k]) if k in res["resumed"] else "")
