@@ -99,7 +99,7 @@ check-crate:
 # The crate (and the module) also build with Debian's own cargo 1.65 / rustc 1.63: the package
 # build (make deb) uses exactly those, from PATH=/usr/bin, as a buildd would.
 check-debian-toolchain: deb
-	@grep -q '^cd ffi && /usr/bin/cargo build' $(DEB_DIR)/build.log
+	@grep -q '^cd ffi && \(RUSTFLAGS=[^ ]* \)\?/usr/bin/cargo build' $(DEB_DIR)/build.log
 	@echo "check-debian-toolchain: the package was built with $$(/usr/bin/rustc --version)"
 
 test: $(MODULE)
