@@ -71,6 +71,15 @@ def test_make_run_serves_and_stops_on_ctrl_c(env, run_dir):
         r = curl(["--cacert", ca, "https://localhost:%d/" % ssl_port])
         assert r.returncode == 0 and "It works" in r.stdout, r.stderr
 
+        # mod_tls's server-status section, as the printed line asks for it: the handshakes
+        # above are counted (this request's own too), TLS 1.2 and 1.3
+        r = curl(["--cacert", ca, "https://localhost:%d/server-status?auto" % tls_port])
+        assert r.returncode == 0, r.stderr
+        st = dict(l.partition(": ")[::2] for l in r.stdout.splitlines() if l.startswith("TLS"))
+        assert int(st.get("TLSHandshakesFull", 0)) >= 4, r.stdout
+        assert int(st["TLSHandshakes_TLSv1.2"]) >= 1 and int(st["TLSHandshakes_TLSv1.3"]) >= 3, st
+        assert st["TLSCertificates"] == "2", st
+
         # Ctrl-C in the terminal: SIGINT to the foreground process group
         os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -80,6 +89,7 @@ def test_make_run_serves_and_stops_on_ctrl_c(env, run_dir):
             proc.wait()
     assert "https://localhost:%d/" % tls_port in out
     assert "curl -v --cacert %s https://localhost:%d/" % (ca, tls_port) in out
+    assert "'https://localhost:%d/server-status?auto'" % tls_port in out
     assert not os.path.exists(str(run_dir / "logs" / "httpd.pid")), "pid file left behind"
     errors = [l for l in open(str(run_dir / "logs" / "error.log"))
               if re.search(r"\[[a-z_0-9]+:(error|crit|alert|emerg)\]", l)]
