@@ -104,18 +104,6 @@ def _send_and_wait(server, payload):
     return port, closed, data
 
 
-def _client_hello(sni="a.test"):
-    """The bytes of a real ClientHello, made by Python's ssl over memory BIOs."""
-    ctx = clients.context(verify=False)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    hello = outgoing.read()
-    assert hello[0] == 0x16 and len(hello) > 100
-    return hello
-
-
 def _bio_handshake(s, ctx, send_first=None):
     """A client handshake over memory BIOs on the socket s. send_first(bytes) sends the
     client's first flight (default: all at once). Returns (obj, incoming, outgoing); the
@@ -205,7 +193,7 @@ def test_connect_and_stall(env, server):
 
 def test_stall_in_the_middle_of_the_client_hello(env, server):
     mark = server.log_mark()
-    hello = _client_hello()
+    hello = clients.client_hello()
     with NormalClient(env, server):
         s, port = _connect(server)
         try:
@@ -221,7 +209,7 @@ def test_stall_in_the_middle_of_the_client_hello(env, server):
 
 def test_hang_up_in_the_middle_of_the_client_hello(env, server):
     mark = server.log_mark()
-    hello = _client_hello()
+    hello = clients.client_hello()
     ports = []
     with NormalClient(env, server):
         for _ in range(10):
@@ -306,7 +294,7 @@ def _extensions_offset(hello):
 
 @pytest.mark.parametrize("how", ["total too long", "total too short", "one too long"])
 def test_client_hello_with_inconsistent_extension_lengths(env, server, how):
-    hello = bytearray(_client_hello())
+    hello = bytearray(clients.client_hello())
     i = _extensions_offset(hello)
     total = struct.unpack(">H", hello[i:i + 2])[0]
     if how == "total too long":
@@ -330,7 +318,7 @@ def test_alert_in_the_middle_of_the_handshake(env, server):
     with NormalClient(env, server):
         s, port = _connect(server)
         try:
-            s.sendall(_client_hello())
+            s.sendall(clients.client_hello())
             first = s.recv(65536)
             assert first and first[0] == 0x16, first[:20]
             s.sendall(b"\x15\x03\x03\x00\x02\x02\x28")      # fatal handshake_failure
@@ -380,7 +368,7 @@ def test_client_hello_one_byte_at_a_time(env, server):
 def test_500_half_open_handshakes(env, server):
     """500 connections each send half a ClientHello and wait; a normal client is served
     while they are open, and after they hang up the server answers as before."""
-    hello = _client_hello()
+    hello = clients.client_hello()
     socks = []
     try:
         for _ in range(500):

@@ -16,7 +16,6 @@ import datetime
 import os
 import re
 import socket
-import ssl
 import time
 
 import pytest
@@ -74,15 +73,6 @@ def _handshake(server, sni, ctx):
     return a.local_port
 
 
-def _client_hello(sni):
-    ctx = clients.context(verify=False)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return outgoing.read()
-
-
 def no_protocol(env, server):
     return _handshake(server, "x.wild.test", clients.context(env.ca, tls="1.2"))
 
@@ -114,7 +104,7 @@ def client_refuses_server_cert(env, server):
 def timeout(env, server):
     s, port = _connect(server)
     try:
-        s.sendall(_client_hello("a.test"))
+        s.sendall(clients.client_hello("a.test"))
         assert s.recv(65536)[:1] == b"\x16"       # the server's flight; then we stall
         _wait_closed(s)
     finally:

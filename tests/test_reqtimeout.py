@@ -3,7 +3,6 @@
 nothing) is disconnected long before httpd's Timeout (60 s here), while other clients are
 served meanwhile."""
 import socket
-import ssl
 import threading
 import time
 
@@ -29,17 +28,6 @@ def server(env):
     yield from server_fixture(h)
 
 
-def _client_hello():
-    ctx = clients.context(verify=False)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="a.test")
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    hello = outgoing.read()
-    assert hello[0] == 0x16 and len(hello) > 100
-    return hello
-
-
 def _watch_close(s, result, key):
     """Read until the server closes the connection; result[key] = seconds it took, or None
     if it did not within CLOSE_WITHIN."""
@@ -62,7 +50,7 @@ def _watch_close(s, result, key):
 
 
 def test_stalled_handshakes_are_cut_while_others_are_served(env, server):
-    hello = _client_hello()
+    hello = clients.client_hello()
     stalled = []
     for i in range(4):
         s = socket.create_connection(("127.0.0.1", server.port()), timeout=CLOSE_WITHIN)

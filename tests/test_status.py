@@ -12,7 +12,6 @@ import datetime
 import os
 import re
 import socket
-import ssl
 import time
 
 import pytest
@@ -232,15 +231,6 @@ def _raw(server, data=b"", read_first=False, wait_close=True):
         s.close()
 
 
-def _client_hello(sni):
-    ctx = clients.context(verify=False)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
-    with pytest.raises(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return outgoing.read()
-
-
 def test_failures_by_reason(env, server):
     before = counters(server)
     mallory = env.certs.client("mallory")
@@ -265,7 +255,7 @@ def test_failures_by_reason(env, server):
     # not TLS
     _raw(server, b"\x47" + os.urandom(200))
     # a stalled handshake (RequestReadTimeout handshake=1)
-    _raw(server, _client_hello("a.test"), read_first=True)
+    _raw(server, clients.client_hello("a.test"), read_first=True)
     # connect and leave, twice (health checks)
     for _ in range(2):
         _raw(server, wait_close=False)

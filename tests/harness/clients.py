@@ -467,6 +467,20 @@ class Attempt:
             self.body[:200])
 
 
+def client_hello(sni="a.test"):
+    """The bytes of a real ClientHello for ``sni``, made by Python's ssl over memory BIOs (for
+    tests that send it by hand, then stall, drip it, or cut it)."""
+    obj_in, obj_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = context(verify=False).wrap_bio(obj_in, obj_out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = obj_out.read()
+    assert hello[0] == 0x16 and len(hello) > 100, hello[:16]
+    return hello
+
+
 def attempt(port, sni, ctx, path="/whoami.txt", host=None, headers=None, session=None,
             addr="127.0.0.1", timeout=30):
     """A new connection (SNI ``sni``, offering ``session``) and one HTTP/1.1 request with
