@@ -135,20 +135,18 @@ apr_status_t tls_filter_net_collect(tls_conn *tc)
 
 int tls_filter_net_input_waiting(tls_conn *tc)
 {
-    apr_bucket_brigade *peek;
     apr_off_t len = 0;
-    apr_status_t rv;
 
     if (!APR_BRIGADE_EMPTY(tc->net_in)) {
         return 1;
     }
-    /* speculative: the core input filter keeps what it read for the next real read */
-    peek = apr_brigade_create(tc->c->pool, tc->c->bucket_alloc);
-    rv = ap_get_brigade(tc->in_filter->next, peek, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ, 1);
-    if (rv == APR_SUCCESS) {
-        apr_brigade_length(peek, 0, &len);
+    /* speculative: the core input filter keeps what it read for the next real read; the
+     * copy it gives lands in the (empty) net_in and is dropped again */
+    if (ap_get_brigade(tc->in_filter->next, tc->net_in, AP_MODE_SPECULATIVE, APR_NONBLOCK_READ,
+                       1) == APR_SUCCESS) {
+        apr_brigade_length(tc->net_in, 0, &len);
     }
-    apr_brigade_destroy(peek);
+    apr_brigade_cleanup(tc->net_in);
     return len > 0;
 }
 
